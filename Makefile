@@ -1,0 +1,48 @@
+# lightcnn — `make help` lists the targets.
+# The virtualenv is (re)built only when pyproject.toml changes; uv makes that take seconds.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Offline machines of this team keep real MNIST in ../shared/datasets; elsewhere MNIST is
+# downloaded into ./data on first use. Set LIGHTCNN_DATA_DIR to use another folder.
+ifneq ($(wildcard ../shared/datasets/MNIST/raw),)
+export LIGHTCNN_DATA_DIR ?= $(abspath ../shared/datasets)
+endif
+
+.PHONY: help install train test test-fast lint format tensorboard clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create or refresh the virtualenv in .venv
+
+train: $(STAMP)  ## train the default experiment (LeNet-5 on MNIST); ARGS="..." adds Hydra overrides
+	$(BIN)/python -m lightcnn.train $(ARGS)
+
+test: $(STAMP)  ## run the whole test suite (slow tiers included)
+	$(BIN)/python -m pytest $(ARGS)
+
+test-fast: $(STAMP)  ## run the tests not marked slow
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+lint: $(STAMP)  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## ruff fix and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+tensorboard: $(STAMP)  ## open TensorBoard on logs/
+	$(BIN)/tensorboard --logdir logs
+
+clean:  ## remove caches and build outputs (keeps .venv, data and logs)
+	rm -rf .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,5 @@
+"""Lightning callbacks of lightcnn."""
+
+from lightcnn.callbacks.epoch_log import EpochLog
+
+__all__ = ["EpochLog"]

@@ -1,0 +1,38 @@
+"""Where the Hydra configs live, and the OmegaConf resolvers they use.
+
+``conf/`` sits at the repository root. A wheel ships it as ``lightcnn/conf`` (hatch
+force-include), so the package finds it in a non-editable install as well as in a checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def find_conf_dir() -> Path:
+    """The config folder: inside the installed package, else the checkout's ``conf/``."""
+    for candidate in (PACKAGE_DIR / "conf", PACKAGE_DIR.parents[1] / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"lightcnn's conf/ folder was not found next to {PACKAGE_DIR}")
+
+
+def project_root() -> Path:
+    """The checkout's root when running from one, else the current directory.
+
+    Default data (``<root>/data``) and log (``<root>/logs``) folders hang off it.
+    """
+    checkout = PACKAGE_DIR.parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "conf").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+CONF_DIR = find_conf_dir()
+
+if not OmegaConf.has_resolver("lightcnn.root"):
+    OmegaConf.register_new_resolver("lightcnn.root", lambda: str(project_root()))

@@ -1,0 +1,214 @@
+"""Shared LightningDataModule for torchvision image-classification datasets.
+
+A subclass names its torchvision dataset, its statistics and its files; this class does the
+seeded train/validation split (carved out of the official training set only: the official
+test set stays the test set), the transforms, the loaders and the offline error.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import lightning as L
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision.transforms import v2
+
+from lightcnn.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+INPUT_FITS = ("resize", "pad")
+
+
+class RepeatChannels(nn.Module):
+    """Repeat a 1-channel image to ``channels`` channels (grayscale to RGB for AlexNet)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return image.expand(self.channels, -1, -1) if image.shape[0] == 1 else image
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Train / validation / test loaders over a torchvision dataset.
+
+    Args:
+        data_dir: folder holding the dataset in torchvision's layout.
+        batch_size: samples per batch, for every split.
+        val_size: training images held out for validation (seeded split).
+        num_workers: loader worker processes.
+        pin_memory: pin host memory for faster copies to the GPU.
+        persistent_workers: keep workers alive between epochs.
+        seed: seed of the train/validation split.
+        download: download the dataset into ``data_dir`` when it is missing.
+        image_size: side the images are brought to (None: the dataset's own).
+        num_channels: channels the images are brought to (1-channel images are repeated).
+        num_classes: expected number of classes (checked against the dataset).
+        input_fit: how images smaller than ``image_size`` are enlarged: ``resize`` or
+            ``pad`` (zero border, as LeNet-5 1998 does with MNIST).
+    """
+
+    name: ClassVar[str]
+    native_size: ClassVar[int]
+    native_channels: ClassVar[int]
+    classes: ClassVar[tuple[str, ...]]
+    mean: ClassVar[tuple[float, ...]]
+    std: ClassVar[tuple[float, ...]]
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        batch_size: int = 64,
+        val_size: int = 5000,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        seed: int = 0,
+        download: bool = True,
+        image_size: int | None = None,
+        num_channels: int | None = None,
+        num_classes: int | None = None,
+        input_fit: str = "resize",
+    ) -> None:
+        super().__init__()
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.batch_size = batch_size
+        self.val_size = val_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers and num_workers > 0
+        self.seed = seed
+        self.download = download
+        self.image_size = image_size or self.native_size
+        self.num_channels = num_channels or self.native_channels
+        self.input_fit = input_fit
+        self._check_options(num_classes)
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+
+    def _check_options(self, num_classes: int | None) -> None:
+        if num_classes is not None and num_classes != len(self.classes):
+            raise ConfigError(
+                f"data.num_classes={num_classes} but {self.name} has {len(self.classes)} classes"
+            )
+        if self.num_channels not in (self.native_channels, 3):
+            raise ConfigError(
+                f"data.num_channels={self.num_channels} is not possible for {self.name}; "
+                f"allowed: {self.native_channels} or 3"
+            )
+        if self.input_fit not in INPUT_FITS:
+            raise ConfigError(
+                f"data.input_fit={self.input_fit!r} is unknown; allowed: {', '.join(INPUT_FITS)}"
+            )
+        if self.val_size < 1:
+            raise ConfigError(f"data.val_size={self.val_size} must be a positive number of images")
+
+    # ------------------------------------------------------------------ dataset specifics
+
+    def dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
+        """The torchvision dataset of the official train or test split."""
+        raise NotImplementedError
+
+    def files_present(self) -> bool:
+        """Whether the dataset's files are in ``data_dir``."""
+        raise NotImplementedError
+
+    def download_files(self) -> None:
+        """Download the dataset into ``data_dir`` (torchvision's real download path)."""
+        raise NotImplementedError
+
+    def missing_message(self) -> str:
+        """What to place where, for the offline error."""
+        raise NotImplementedError
+
+    def train_augmentations(self) -> list[nn.Module]:
+        """Per-sample augmentations on the training split (none by default)."""
+        return []
+
+    # ------------------------------------------------------------------ Lightning hooks
+
+    def prepare_data(self) -> None:
+        if self.files_present():
+            return
+        if not self.download:
+            raise DataError(
+                f"{self.name} not found (data.download=false). {self.missing_message()}"
+            )
+        log.info("Downloading %s to %s", self.name, self.data_dir)
+        try:
+            self.download_files()
+        except Exception as error:  # every download failure ends in the same advice
+            raise DataError(
+                f"{self.name} not found and the download failed ({type(error).__name__}: "
+                f"{error}). {self.missing_message()}"
+            ) from error
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None and stage in (None, "fit", "validate"):
+            train_split = self.dataset(True, self.transform(train=True))
+            count = len(train_split)
+            if self.val_size >= count:
+                raise ConfigError(
+                    f"data.val_size={self.val_size} must be smaller than the {count} training "
+                    f"images of {self.name}"
+                )
+            generator = torch.Generator().manual_seed(self.seed)
+            order = torch.randperm(count, generator=generator).tolist()
+            val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+            self.train_set = Subset(train_split, train_idx)
+            self.val_set = Subset(self.dataset(True, self.transform(train=False)), val_idx)
+        if self.test_set is None and stage in (None, "test", "predict"):
+            self.test_set = self.dataset(False, self.transform(train=False))
+
+    def transform(self, train: bool) -> v2.Compose:
+        """Per-sample transform: to float tensor, fit to size and channels, augment, normalise."""
+        steps: list[nn.Module] = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+        if self.image_size != self.native_size:
+            if self.input_fit == "pad" and self.image_size > self.native_size:
+                border = self.image_size - self.native_size
+                steps.append(
+                    v2.Pad([border // 2, border // 2, border - border // 2, border - border // 2])
+                )
+            else:
+                steps.append(v2.Resize([self.image_size, self.image_size], antialias=True))
+        if self.num_channels != self.native_channels:
+            steps.append(RepeatChannels(self.num_channels))
+        if train:
+            steps += self.train_augmentations()
+        repeat = self.num_channels // len(self.mean)
+        steps.append(v2.Normalize(list(self.mean) * repeat, list(self.std) * repeat))
+        return v2.Compose(steps)
+
+    def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError("call setup() before asking for a loader")
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "val_size": self.val_size}

@@ -1,0 +1,13 @@
+"""User-facing errors: raised for bad input, printed as one clear message without a traceback."""
+
+
+class LightcnnError(Exception):
+    """Base class for errors caused by the user's input (config, files, checkpoints)."""
+
+
+class ConfigError(LightcnnError, ValueError):
+    """A config value is wrong: the message names the key, the value and what is allowed."""
+
+
+class DataError(LightcnnError):
+    """A dataset is missing or malformed: the message names the path and what was expected."""

@@ -1,0 +1,195 @@
+"""LeNet-5 as plain ``nn.Module``s: the modern form and LeCun et al. (1998) as published."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lightcnn.errors import ConfigError
+from lightcnn.layers import conv_padding, layer_output_shape, make_activation, make_pool
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 in its modern form.
+
+    conv 6@5×5 → act → pool 2 → conv 16@5×5 → act → pool 2 → FC 120 → FC 84 → num_classes.
+    With the defaults on a 28×28 MNIST digit the maps shrink 28→24→12→8→4; the first fully
+    connected layer is sized from the arithmetic, so any input size, pooling or padding builds.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        image_size: int = 28,
+        pool: str = "max",
+        padding: str = "valid",
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=conv_padding(padding, 5)),
+            make_activation(activation),
+            make_pool(pool, 2),
+            nn.Conv2d(6, 16, 5, padding=conv_padding(padding, 5)),
+            make_activation(activation),
+            make_pool(pool, 2),
+        )
+        flat = _flat_features(self.features, (in_channels, image_size, image_size), "lenet5")
+        self.classifier = nn.Sequential(
+            nn.Linear(flat, 120),
+            make_activation(activation),
+            nn.Linear(120, 84),
+            make_activation(activation),
+            nn.Linear(84, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class Subsampling(nn.Module):
+    """LeNet-5's trainable subsampling (S2, S4).
+
+    Each map sums a 2×2 window, multiplies it by a trainable coefficient and adds a trainable
+    bias: two parameters per map.
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 2) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        window_sum = F.avg_pool2d(x, self.kernel_size) * self.kernel_size**2
+        return window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        c, h, w = shape
+        return (c, h // self.kernel_size, w // self.kernel_size)
+
+
+# Table I of LeCun et al. (1998): the S2 maps each C3 map sees.
+C3_TABLE: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)  # fmt: skip
+
+
+class PartialConv(nn.Module):
+    """C3: a 5×5 convolution in which each output map sees only its subset of input maps.
+
+    Maps with the same number of inputs are computed together as one grouped convolution over
+    a gathered copy of their input maps, so the parameters are exactly the paper's
+    (1516 for the published table) and the layer stays fast.
+    """
+
+    def __init__(
+        self, table: tuple[tuple[int, ...], ...] = C3_TABLE, kernel_size: int = 5, padding: int = 0
+    ) -> None:
+        super().__init__()
+        self.table = table
+        self.out_channels = len(table)
+        self.kernel_size = kernel_size
+        self.padding = padding
+        sizes = sorted({len(inputs) for inputs in table})
+        self.blocks = nn.ModuleList()
+        order: list[int] = []
+        for size in sizes:
+            maps = [i for i, inputs in enumerate(table) if len(inputs) == size]
+            gather = [c for i in maps for c in table[i]]
+            self.register_buffer(f"gather_{size}", torch.tensor(gather), persistent=False)
+            self.blocks.append(
+                nn.Conv2d(len(gather), len(maps), kernel_size, padding=padding, groups=len(maps))
+            )
+            order += maps
+        # Position of each map in the concatenated block outputs.
+        self.register_buffer("order", torch.tensor(order).argsort(), persistent=False)
+        self.sizes = sizes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [
+            block(x.index_select(1, getattr(self, f"gather_{size}")))
+            for size, block in zip(self.sizes, self.blocks, strict=True)
+        ]
+        return torch.cat(outs, 1).index_select(1, self.order)
+
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        return layer_output_shape(
+            nn.Conv2d(1, self.out_channels, self.kernel_size, padding=self.padding), shape
+        )
+
+
+class LeNet5_1998(nn.Module):
+    """LeNet-5 as published by LeCun, Bottou, Bengio and Haffner (1998).
+
+    32×32 input (MNIST padded by 2) → C1 6@5×5 → S2 trainable subsampling → C3 16@5×5 with the
+    partial connection table → S4 → C5 120@5×5 → F6 84 → output num_classes. Every layer up to
+    F6 is squashed by 1.7159·tanh(2a/3). Trainable parameters per layer: C1 156, S2 12,
+    C3 1516, S4 32, C5 48120, F6 10164. The paper's RBF output units are replaced by a linear
+    layer trained with cross-entropy, as in most reproductions.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        image_size: int = 32,
+        activation: str = "scaled_tanh",
+    ) -> None:
+        super().__init__()
+        self.features = nn.Sequential()
+        self.features.add_module("C1", nn.Conv2d(in_channels, 6, 5))
+        self.features.add_module("act1", make_activation(activation))
+        self.features.add_module("S2", Subsampling(6))
+        self.features.add_module("act2", make_activation(activation))
+        self.features.add_module("C3", PartialConv(C3_TABLE, 5))
+        self.features.add_module("act3", make_activation(activation))
+        self.features.add_module("S4", Subsampling(16))
+        self.features.add_module("act4", make_activation(activation))
+        _, h, w = layer_output_shape(self.features, (in_channels, image_size, image_size))
+        if h < 5 or w < 5:
+            raise ConfigError(
+                f"lenet5_1998 needs image_size >= 32 (C5 is a 5×5 convolution over S4), "
+                f"got {image_size}"
+            )
+        # C5 is a convolution over the whole 5×5 S4 map for a 32×32 input (a fully connected
+        # layer in effect); larger inputs leave a larger map, which is flattened.
+        self.features.add_module("C5", nn.Conv2d(16, 120, 5))
+        self.features.add_module("act5", make_activation(activation))
+        flat = _flat_features(self.features, (in_channels, image_size, image_size), "lenet5_1998")
+        self.classifier = nn.Sequential()
+        self.classifier.add_module("F6", nn.Linear(flat, 84))
+        self.classifier.add_module("act6", make_activation(activation))
+        self.classifier.add_module("output", nn.Linear(84, num_classes))
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # Paper, appendix C: weights uniform in ±2.4/F_in, F_in the unit's fan-in.
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                fan_in = module.weight[0].numel()
+                nn.init.uniform_(module.weight, -2.4 / fan_in, 2.4 / fan_in)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+def _flat_features(features: nn.Module, in_shape: tuple[int, int, int], name: str) -> int:
+    """Features after flattening ``features``; a clear error when the input is too small."""
+    shape = layer_output_shape(features, in_shape)
+    if min(shape[1:]) < 1:
+        raise ConfigError(
+            f"{name}: input {in_shape[1]}×{in_shape[2]} is too small for its layers "
+            f"(the feature maps shrink to {shape[1]}×{shape[2]}); use a larger image_size "
+            f"or padding='same'"
+        )
+    c, h, w = shape
+    return c * h * w

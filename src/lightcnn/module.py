@@ -1,0 +1,139 @@
+"""ImageClassifier: the one LightningModule, wrapping any backbone from ``lightcnn.models``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torchmetrics.classification import MulticlassAccuracy
+
+from lightcnn.errors import ConfigError
+from lightcnn.models import build_model
+from lightcnn.optim import build_optimizer, build_scheduler
+
+
+class ImageClassifier(L.LightningModule):
+    """Cross-entropy image classifier around a backbone built by name.
+
+    Every argument is a primitive and is saved as a hyperparameter, so a checkpoint loads with
+    ``torch.load(path, weights_only=True)`` and ``ImageClassifier.load_from_checkpoint(path)``
+    needs no other argument.
+
+    Args:
+        arch: backbone name (``lenet5``, ``lenet5_1998``, ...).
+        num_classes: number of output classes.
+        in_channels: channels of the images the data module delivers.
+        image_size: side of the (square) images the data module delivers.
+        input_size: side the architecture requires, or None when any size works. The data
+            config reads it to bring images to that size.
+        input_channels: channels the architecture requires, or None when any count works.
+        input_fit: how smaller images are brought to ``input_size``: ``resize`` or ``pad``.
+        optimizer: ``adam``, ``adamw`` or ``sgd``.
+        lr: learning rate (the peak rate for ``onecycle``).
+        weight_decay: weight decay.
+        momentum: SGD momentum.
+        nesterov: SGD Nesterov momentum.
+        scheduler: ``none``, ``step``, ``cosine``, ``onecycle`` or ``plateau``.
+        scheduler_kwargs: overrides of the scheduler's own arguments.
+        label_smoothing: cross-entropy label smoothing.
+        **arch_kwargs: the backbone's own options (pool, padding, activation, ...).
+    """
+
+    def __init__(
+        self,
+        arch: str = "lenet5",
+        num_classes: int = 10,
+        in_channels: int = 1,
+        image_size: int = 28,
+        input_size: int | None = None,
+        input_channels: int | None = None,
+        input_fit: str = "resize",
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        nesterov: bool = False,
+        scheduler: str = "none",
+        scheduler_kwargs: dict[str, Any] | None = None,
+        label_smoothing: float = 0.0,
+        **arch_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        if input_size is not None and image_size != input_size:
+            raise ConfigError(
+                f"{arch} takes {input_size}×{input_size} inputs but the data delivers "
+                f"{image_size}×{image_size}; set data.image_size={input_size}"
+            )
+        if input_channels is not None and in_channels != input_channels:
+            raise ConfigError(
+                f"{arch} takes {input_channels}-channel inputs but the data delivers "
+                f"{in_channels}; set data.num_channels={input_channels}"
+            )
+        self.net = build_model(
+            arch,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            image_size=image_size,
+            **arch_kwargs,
+        )
+        self.example_input_array = torch.zeros(1, in_channels, image_size, image_size)
+        metric = MulticlassAccuracy(num_classes=num_classes, average="micro")
+        self.train_acc, self.val_acc, self.test_acc = metric.clone(), metric.clone(), metric.clone()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
+        self.train_acc(logits, labels)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
+        """Shared by validation and test: loss and accuracy logged under ``{stage}/``."""
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels)
+        accuracy = self.val_acc if stage == "val" else self.test_acc
+        accuracy(logits, labels)
+        self.log(f"{stage}/loss", loss, prog_bar=True)
+        self.log(f"{stage}/acc", accuracy, prog_bar=True)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        images = batch[0] if isinstance(batch, list | tuple) else batch
+        return self(images).softmax(dim=1)
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        optimizer = build_optimizer(
+            hp.optimizer,
+            self.parameters(),
+            lr=hp.lr,
+            weight_decay=hp.weight_decay,
+            momentum=hp.momentum,
+            nesterov=hp.nesterov,
+        )
+        scheduler = build_scheduler(
+            hp.scheduler,
+            optimizer,
+            total_steps=self.trainer.estimated_stepping_batches,
+            max_epochs=self.trainer.max_epochs or 1,
+            **(hp.scheduler_kwargs or {}),
+        )
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

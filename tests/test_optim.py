@@ -1,0 +1,66 @@
+"""Optimizer and scheduler factories chosen by name."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lightcnn.errors import ConfigError
+from lightcnn.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
+
+
+def params() -> list[torch.nn.Parameter]:
+    return [torch.nn.Parameter(torch.zeros(3))]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_optimizer_builds_with_its_lr(name: str) -> None:
+    optimizer = build_optimizer(name, params(), lr=0.05, weight_decay=1e-4)
+    assert optimizer.param_groups[0]["lr"] == 0.05
+    assert optimizer.param_groups[0]["weight_decay"] == 1e-4
+
+
+def test_sgd_takes_momentum_and_nesterov() -> None:
+    optimizer = build_optimizer("sgd", params(), lr=0.1, momentum=0.8, nesterov=True)
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.param_groups[0]["momentum"] == 0.8
+    assert optimizer.param_groups[0]["nesterov"] is True
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+def test_each_scheduler_builds(name: str) -> None:
+    optimizer = build_optimizer("sgd", params(), lr=0.1)
+    config = build_scheduler(name, optimizer, total_steps=100, max_epochs=10)
+    if name == "none":
+        assert config is None
+        return
+    assert config["interval"] == ("step" if name in ("cosine", "onecycle") else "epoch")
+    if name == "plateau":
+        assert config["monitor"] == "val/acc"
+
+
+def test_onecycle_peaks_at_the_configured_lr_and_cosine_ends_at_zero() -> None:
+    optimizer = build_optimizer("sgd", params(), lr=0.1)
+    scheduler = build_scheduler("onecycle", optimizer, total_steps=100, max_epochs=1)["scheduler"]
+    rates = []
+    for _ in range(100):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert max(rates) == pytest.approx(0.1, rel=1e-3)
+    optimizer = build_optimizer("sgd", params(), lr=0.1)
+    scheduler = build_scheduler("cosine", optimizer, total_steps=50, max_epochs=1)["scheduler"]
+    for _ in range(50):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_unknown_names_list_the_allowed_ones() -> None:
+    with pytest.raises(
+        ConfigError, match="model.optimizer='rmsprop' is unknown; allowed: adam, adamw, sgd"
+    ):
+        build_optimizer("rmsprop", params(), lr=0.1)
+    optimizer = build_optimizer("sgd", params(), lr=0.1)
+    with pytest.raises(ConfigError, match="model.scheduler='poly'"):
+        build_scheduler("poly", optimizer, total_steps=10, max_epochs=1)

@@ -1,0 +1,122 @@
+"""Training end to end: Python API and CLI, run directory, checkpoints, TensorBoard, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import run_cli
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from lightcnn.module import ImageClassifier
+from lightcnn.train import train
+
+
+def scalar_tags(run_dir: Path) -> set[str]:
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    return set(events.Tags()["scalars"])
+
+
+def test_fast_dev_run_through_the_python_api(make_cfg) -> None:
+    metrics, objects = train(make_cfg("debug=fdr"))
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+    assert metrics["ckpt_path"] is None  # fast_dev_run writes no checkpoint
+    assert objects["trainer"].fast_dev_run
+
+
+@pytest.mark.parametrize("arch", ["lenet5", "lenet5_1998"])
+def test_short_run_writes_the_run_directory(make_cfg, tmp_path: Path, arch: str) -> None:
+    cfg = make_cfg(
+        f"model={arch}",
+        "debug=limit",
+        "trainer.limit_train_batches=4",
+        "trainer.limit_val_batches=2",
+        "trainer.log_every_n_steps=1",
+    )
+    metrics, _ = train(cfg)
+    run_dir = tmp_path / "run"
+    written = json.loads((run_dir / "metrics.json").read_text())
+    assert written["test/acc"] == pytest.approx(metrics["test/acc"])
+    assert {"val/acc", "val/loss", "test/acc", "test/loss", "ckpt_path"} <= set(written)
+    checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert "last.ckpt" in checkpoints and len(checkpoints) == 2
+    assert Path(written["ckpt_path"]).parent == run_dir / "checkpoints"
+    assert {
+        "train/loss_step",
+        "train/loss_epoch",
+        "train/acc",
+        "val/acc",
+        "val/loss",
+        "test/acc",
+    } <= scalar_tags(run_dir)
+
+
+def test_every_checkpoint_loads_with_weights_only(make_cfg, tmp_path: Path) -> None:
+    train(
+        make_cfg(
+            "debug=limit",
+            "trainer.limit_train_batches=3",
+            "model.pool=avg",
+            "model.scheduler=cosine",
+        )
+    )
+    paths = sorted((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+    assert paths
+    for path in paths:
+        payload = torch.load(path, weights_only=True, map_location="cpu")
+        assert payload["hyper_parameters"]["arch"] == "lenet5"
+        assert payload["hyper_parameters"]["pool"] == "avg"
+        model = ImageClassifier.load_from_checkpoint(path, map_location="cpu")
+        assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+        state = payload["state_dict"]
+        torch.testing.assert_close(
+            model.state_dict()["net.features.0.weight"], state["net.features.0.weight"]
+        )
+
+
+def test_learning_happens_on_learnable_data(make_cfg) -> None:
+    """On the small MNIST (the class is a bar's position) a few epochs must beat chance clearly."""
+    metrics, _ = train(make_cfg("trainer.max_epochs=4", "logger=csv", "data.batch_size=32"))
+    assert metrics["val/acc"] > 0.5 and metrics["test/acc"] > 0.5
+
+
+@pytest.mark.slow
+def test_cli_fast_dev_run_from_another_directory(tmp_path: Path, mnist_root: Path) -> None:
+    result = run_cli(
+        "debug=fdr",
+        f"paths.data_dir={mnist_root}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "data.val_size=100",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert "Result (final weights)" in output
+    assert f"Run directory: {tmp_path / 'run'}" in output
+    assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test/acc"] >= 0.0
+
+
+@pytest.mark.slow
+def test_offline_without_files_fails_with_a_short_clear_message(tmp_path: Path) -> None:
+    empty = tmp_path / "no-data"
+    result = run_cli(
+        f"paths.data_dir={empty}",
+        "data.download=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert str(empty / "MNIST" / "raw") in output
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
+        assert name in output
