@@ -112,24 +112,99 @@ def make_pool(
 
 # --------------------------------------------------------------------------- padding
 
-PADDINGS = ("valid", "same")
+PADDINGS = ("valid", "same", "zeros", "constant", "reflect", "replicate", "circular")
 
 
-def conv_padding(mode: str, kernel_size: int) -> int:
-    """Implicit zero padding of a stride-1 convolution for a padding mode.
+class SamePad2d(nn.Module):
+    """Pad so that a following conv or pool of ``kernel_size``/``stride`` outputs ceil(n / stride).
+
+    The amount depends on the input size when stride > 1, so it is computed at each call; an
+    odd total is split with the extra pixel on the right/bottom (as TensorFlow's ``SAME``).
 
     Args:
-        mode: ``valid`` (no padding: the output shrinks by kernel_size - 1) or ``same``
-            (output size equals input size; needs an odd kernel).
-        kernel_size: the convolution's kernel size.
+        kernel_size: the following layer's kernel size.
+        stride: the following layer's stride.
+        dilation: the following layer's dilation.
+        mode: ``constant`` (filled with ``value``), ``reflect``, ``replicate`` or ``circular``.
+        value: fill value of ``constant`` mode.
     """
-    if mode == "valid":
-        return 0
-    if mode == "same":
-        if kernel_size % 2 == 0:
-            raise ConfigError(f"padding='same' needs an odd kernel here, got {kernel_size}")
-        return kernel_size // 2
-    raise ConfigError(f"unknown padding {mode!r}; allowed: {', '.join(PADDINGS)}")
+
+    def __init__(
+        self,
+        kernel_size: int,
+        stride: int = 1,
+        dilation: int = 1,
+        mode: str = "constant",
+        value: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.dilation = dilation
+        self.mode = mode
+        self.value = value
+
+    def amounts(self, size: int) -> tuple[int, int]:
+        """(before, after) padding along an axis of ``size`` pixels."""
+        out = math.ceil(size / self.stride)
+        total = max((out - 1) * self.stride + self.dilation * (self.kernel_size - 1) + 1 - size, 0)
+        return total // 2, total - total // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top, bottom = self.amounts(x.shape[-2])
+        left, right = self.amounts(x.shape[-1])
+        value = self.value if self.mode == "constant" else None
+        return F.pad(x, (left, right, top, bottom), mode=self.mode, value=value)
+
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        c, h, w = shape
+        return (c, h + sum(self.amounts(h)), w + sum(self.amounts(w)))
+
+    def extra_repr(self) -> str:
+        fill = f", value={self.value}" if self.mode == "constant" else ""
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, mode={self.mode}{fill}"
+
+
+def make_conv(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    *,
+    stride: int = 1,
+    padding: str = "valid",
+    padding_value: float = 0.0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> nn.Module:
+    """A 2-d convolution with a named padding mode.
+
+    Args:
+        in_channels: input maps.
+        out_channels: output maps.
+        kernel_size: square kernel side.
+        stride: step of the kernel.
+        padding: ``valid`` (no padding: each 5×5 conv shrinks a map by 4), ``same`` or ``zeros``
+            (zero border so that the output is ceil(n / stride)), or a border of the same size
+            filled by ``constant`` (``padding_value``), ``reflect``, ``replicate`` or
+            ``circular``.
+        padding_value: fill value of ``constant`` padding.
+        dilation: spacing of the kernel taps.
+        groups: grouped convolution.
+    """
+    if padding not in PADDINGS:
+        raise ConfigError(f"unknown padding {padding!r}; allowed: {', '.join(PADDINGS)}")
+    conv = nn.Conv2d(
+        in_channels, out_channels, kernel_size, stride, dilation=dilation, groups=groups
+    )
+    if padding == "valid":
+        return conv
+    total = dilation * (kernel_size - 1)
+    if padding in ("same", "zeros") and stride == 1 and total % 2 == 0:
+        conv.padding = (total // 2, total // 2)  # symmetric zero padding: let the conv do it
+        return conv
+    mode = "constant" if padding in ("same", "zeros") else padding
+    value = padding_value if padding == "constant" else 0.0
+    return nn.Sequential(SamePad2d(kernel_size, stride, dilation, mode, value), conv)
 
 
 # --------------------------------------------------------------------------- arithmetic

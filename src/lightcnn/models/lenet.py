@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightcnn.errors import ConfigError
-from lightcnn.layers import conv_padding, layer_output_shape, make_activation, make_pool
+from lightcnn.layers import layer_output_shape, make_activation, make_conv, make_pool
 
 
 class LeNet5(nn.Module):
@@ -30,10 +30,10 @@ class LeNet5(nn.Module):
     ) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, 5, padding=conv_padding(padding, 5)),
+            make_conv(in_channels, 6, 5, padding=padding),
             make_activation(activation),
             make_pool(pool, 2),
-            nn.Conv2d(6, 16, 5, padding=conv_padding(padding, 5)),
+            make_conv(6, 16, 5, padding=padding),
             make_activation(activation),
             make_pool(pool, 2),
         )
