@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fakedata import write_mnist
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from fakedata import write_mnist
 from lightcnn.config import CONF_DIR
 
 REAL_DATA_DIR = os.environ.get("LIGHTCNN_DATA_DIR")

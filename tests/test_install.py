@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from lightcnn import config
 
 REPO = Path(__file__).resolve().parents[1]

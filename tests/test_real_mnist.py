@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import real_mnist_root
 
+from conftest import real_mnist_root
 from lightcnn.train import train
 
 ROOT = real_mnist_root()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from conftest import run_cli
 from lightcnn.module import ImageClassifier
 from lightcnn.train import train
 

@@ -11,3 +11,11 @@ class ConfigError(LightcnnError, ValueError):
 
 class DataError(LightcnnError):
     """A dataset is missing or malformed: the message names the path and what was expected."""
+
+
+class CheckpointError(LightcnnError):
+    """A checkpoint or weights file is missing, corrupt, or holds more than tensors."""
+
+
+class NonFiniteLossError(LightcnnError):
+    """The training loss became NaN or infinite."""

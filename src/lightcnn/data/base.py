@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.transforms import v2
 
+from lightcnn.data.sampler import EpochShuffleSampler
 from lightcnn.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,9 @@ class ImageDataModule(L.LightningDataModule):
         """What to place where, for the offline error."""
         raise NotImplementedError
 
+    def check_files(self) -> None:
+        """Raise :class:`DataError` naming the file when one is malformed (default: no check)."""
+
     def train_augmentations(self) -> list[nn.Module]:
         """Per-sample augmentations on the training split (none by default)."""
         return []
@@ -150,9 +154,22 @@ class ImageDataModule(L.LightningDataModule):
                 f"{error}). {self.missing_message()}"
             ) from error
 
+    def _read(self, train: bool, transform: nn.Module) -> Dataset:
+        """Open a split, turning any parser failure into one DataError naming the folder."""
+        try:
+            return self.dataset(train, transform)
+        except DataError:
+            raise
+        except Exception as error:
+            raise DataError(
+                f"{self.name} in {self.data_dir} could not be read ({type(error).__name__}: "
+                f"{error}). {self.missing_message()}"
+            ) from error
+
     def setup(self, stage: str | None = None) -> None:
+        self.check_files()
         if self.train_set is None and stage in (None, "fit", "validate"):
-            train_split = self.dataset(True, self.transform(train=True))
+            train_split = self._read(True, self.transform(train=True))
             count = len(train_split)
             if self.val_size >= count:
                 raise ConfigError(
@@ -163,9 +180,9 @@ class ImageDataModule(L.LightningDataModule):
             order = torch.randperm(count, generator=generator).tolist()
             val_idx, train_idx = order[: self.val_size], order[self.val_size :]
             self.train_set = Subset(train_split, train_idx)
-            self.val_set = Subset(self.dataset(True, self.transform(train=False)), val_idx)
+            self.val_set = Subset(self._read(True, self.transform(train=False)), val_idx)
         if self.test_set is None and stage in (None, "test", "predict"):
-            self.test_set = self.dataset(False, self.transform(train=False))
+            self.test_set = self._read(False, self.transform(train=False))
 
     def transform(self, train: bool) -> v2.Compose:
         """Per-sample transform: to float tensor, fit to size and channels, augment, normalise."""
@@ -186,13 +203,20 @@ class ImageDataModule(L.LightningDataModule):
         steps.append(v2.Normalize(list(self.mean) * repeat, list(self.std) * repeat))
         return v2.Compose(steps)
 
+    def _current_epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
     def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
         if dataset is None:
             raise RuntimeError("call setup() before asking for a loader")
+        # Shuffled by (seed, epoch) alone, so a resumed run sees the same order.
+        sampler = (
+            EpochShuffleSampler(len(dataset), self.seed, self._current_epoch) if shuffle else None
+        )
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers,

@@ -1,0 +1,98 @@
+"""Config validation, run right after composition and before any file is read or written.
+
+Each check raises :class:`ConfigError` with one line naming the key, the value and what is
+allowed. Architecture options (pool, padding, activation, input sizes) are checked by building
+the model on the ``meta`` device: the builders own their rules, so they are stated once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+
+from lightcnn.errors import ConfigError, LightcnnError
+from lightcnn.optim import OPTIMIZERS, SCHEDULERS
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "seed": (_is_int, "an integer"),
+    "data.batch_size": (lambda v: _is_int(v) and v > 0, "a positive integer"),
+    "data.num_workers": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "data.val_size": (
+        lambda v: (_is_int(v) and v > 0) or (isinstance(v, float) and 0 < v < 1),
+        "a number of images > 0 or a fraction in (0, 1)",
+    ),
+    "model.num_classes": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
+    "model.lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "model.weight_decay": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "model.momentum": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "model.label_smoothing": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "model.optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "model.scheduler": (lambda v: v in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}"),
+    "trainer.max_epochs": (lambda v: _is_int(v) and (v >= 1 or v == -1), "an integer >= 1 (or -1)"),
+}
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Check the composed train config; raise :class:`ConfigError` on the first problem.
+
+    Args:
+        cfg: the composed config (the ``hydra`` node is not needed).
+    """
+    for key, (ok, allowed) in RULES.items():
+        value = _value(cfg, key)
+        if value is not _MISSING and not ok(value):
+            raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
+    _check_model_builds(cfg)
+
+
+_MISSING = object()
+
+
+def _value(cfg: DictConfig, key: str) -> Any:
+    return OmegaConf.select(cfg, key, default=_MISSING, throw_on_missing=False)
+
+
+def _check_model_builds(cfg: DictConfig) -> None:
+    """Build the model on the meta device: no memory, no weights read, every option checked."""
+    if "model" not in cfg or "_target_" not in cfg.model:
+        return
+    options = OmegaConf.to_container(cfg.model, resolve=True)
+    target = options.pop("_target_")
+    # Pretrained weights are loaded (and their absence reported) when the real model is built.
+    options.pop("pretrained", None)
+    options.pop("weights_path", None)
+    try:
+        with torch.device("meta"):
+            get_class(target)(**options)
+    except LightcnnError as error:
+        raise ConfigError(f"model={options.get('arch', target)}: {error}") from None
+    except TypeError as error:
+        raise ConfigError(f"model config does not fit {target}: {error}") from None
+
+
+def check_run_dir(run_dir: Path, resuming: bool) -> None:
+    """Refuse to write a new run into a directory that holds a finished one.
+
+    Args:
+        run_dir: the run directory Hydra is about to use.
+        resuming: whether this run continues the one in ``run_dir``.
+    """
+    if not resuming and (run_dir / "metrics.json").is_file():
+        raise ConfigError(
+            f"{run_dir} already holds a finished run (metrics.json); choose another "
+            f"hydra.run.dir, or continue it with resume={run_dir}"
+        )
