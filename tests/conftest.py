@@ -54,7 +54,7 @@ def make_cfg(tmp_path: Path, mnist_root: Path) -> Callable[..., DictConfig]:
             cfg = compose(config_name, overrides=[*base, *overrides], return_hydra_config=True)
         HydraConfig().set_config(cfg)
         with open_dict(cfg):
-            cfg.paths.output_dir = str(tmp_path / "run")
+            cfg.paths.output_dir = str(cfg.hydra.run.dir)
         return cfg
 
     yield _make

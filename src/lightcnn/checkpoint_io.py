@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,14 @@ def load_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        found = re.search(r"GLOBAL ([\w.]+)", str(error))
+        if found:
+            raise CheckpointError(
+                f"refusing to load {path}: it holds {found.group(1)}, which is not a tensor or "
+                f"primitive, and lightcnn loads checkpoints with weights_only=True only"
+            ) from error
         raise CheckpointError(
-            f"refusing to load {path}: it holds objects other than tensors and primitives, and "
-            f"lightcnn loads checkpoints with weights_only=True only ({first_line})"
+            f"{path} is not a readable PyTorch checkpoint (truncated, corrupt or another format)"
         ) from error
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise CheckpointError(

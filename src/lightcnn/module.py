@@ -9,8 +9,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightcnn.errors import ConfigError
-from lightcnn.models import build_model
+from lightcnn.models import build_model, check_input
 from lightcnn.optim import build_optimizer, build_scheduler
 
 
@@ -62,16 +61,13 @@ class ImageClassifier(L.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        if input_size is not None and image_size != input_size:
-            raise ConfigError(
-                f"{arch} takes {input_size}×{input_size} inputs but the data delivers "
-                f"{image_size}×{image_size}; set data.image_size={input_size}"
-            )
-        if input_channels is not None and in_channels != input_channels:
-            raise ConfigError(
-                f"{arch} takes {input_channels}-channel inputs but the data delivers "
-                f"{in_channels}; set data.num_channels={input_channels}"
-            )
+        check_input(
+            arch,
+            image_size=image_size,
+            in_channels=in_channels,
+            input_size=input_size,
+            input_channels=input_channels,
+        )
         self.net = build_model(
             arch,
             num_classes=num_classes,

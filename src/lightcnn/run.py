@@ -1,20 +1,42 @@
-"""Pieces of a run shared by the entry points: callbacks, loggers, metrics file, hparams."""
+"""A training run: fit, validate and test the best checkpoint, write the run directory.
+
+Imported lazily by ``lightcnn.train`` so that config errors are reported before Lightning loads.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lightcnn.callbacks import EpochLog
+from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard
+from lightcnn.checkpoint_io import AtomicCheckpointIO
+from lightcnn.errors import LightcnnError
+from lightcnn.resume import LAST
+from lightcnn.validation import validate_config
+
+log = logging.getLogger("lightcnn")
+
+
+def build(node: DictConfig, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate``, letting lightcnn's own errors through unwrapped."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, LightcnnError):
+            raise error.__cause__ from None
+        raise
 
 
 def interactive() -> bool:
@@ -28,7 +50,7 @@ def build_callbacks(cfg: DictConfig | None) -> list[L.Callback]:
     Args:
         cfg: the ``callbacks`` config: a mapping of name → ``_target_`` config.
     """
-    callbacks = [instantiate(node) for node in (cfg or {}).values() if node and "_target_" in node]
+    callbacks = [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
     callbacks.append(RichProgressBar() if interactive() else EpochLog())
     return callbacks
 
@@ -39,7 +61,7 @@ def build_loggers(cfg: DictConfig | None) -> list[Logger]:
     Args:
         cfg: the ``logger`` config: a mapping of name → ``_target_`` config.
     """
-    return [instantiate(node) for node in (cfg or {}).values() if node and "_target_" in node]
+    return [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
 
 
 def hparams_for_logging(cfg: DictConfig) -> dict[str, Any]:
@@ -75,3 +97,90 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     os.replace(partial, path)
+
+
+def resolve_paths(cfg: DictConfig) -> None:
+    """Make the path options absolute once, relative to the directory the run started in."""
+    with open_dict(cfg):
+        for key in ("ckpt_path", "resume"):
+            if cfg.get(key):
+                cfg[key] = str(Path(cfg[key]).expanduser().resolve())
+        if cfg.get("resume") and not cfg.get("ckpt_path"):
+            cfg.ckpt_path = str(Path(cfg.resume) / LAST)
+
+
+def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit, then validate and test the best checkpoint.
+
+    Args:
+        cfg: the composed ``train`` config.
+
+    Returns:
+        The final metrics (also written to ``metrics.json``) and the objects of the run
+        (datamodule, model, trainer).
+    """
+    validate_config(cfg)
+    resolve_paths(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule: L.LightningDataModule = build(cfg.data)
+    model: L.LightningModule = build(cfg.model, _convert_="all")
+    loggers = build_loggers(cfg.get("logger"))
+    callbacks = [*build_callbacks(cfg.get("callbacks")), EpochSeed(cfg.seed), NonFiniteLossGuard()]
+    trainer: L.Trainer = build(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        enable_progress_bar=interactive(),
+        plugins=[AtomicCheckpointIO()],
+    )
+
+    if cfg.get("ckpt_path"):
+        log.info("Resuming from %s", cfg.ckpt_path)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    except SystemExit as stop:
+        # Lightning turns Ctrl-C and SIGTERM into SystemExit after the current batch.
+        if not trainer.interrupted:
+            raise
+        explain_interruption(trainer, run_dir)
+        sys.exit(143 if isinstance(stop, SIGTERMException) else 130)
+
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint and checkpoint.best_model_path else None
+    metrics: dict[str, Any] = {"seed": cfg.seed, "ckpt_path": best, "run_dir": str(run_dir)}
+    if cfg.get("test", True):
+        source = "best checkpoint" if best else "final weights"
+        log.info("Validating and testing the %s%s", source, f": {best}" if best else "")
+        for stage in (trainer.validate, trainer.test):
+            results = stage(
+                model, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True
+            )
+            for result in results:
+                metrics |= {name: float(value) for name, value in result.items()}
+        summary = " ".join(
+            f"{name}={metrics[name]:.4f}"
+            for name in ("val/acc", "test/acc", "test/loss")
+            if name in metrics
+        )
+        log.info("Result (%s): %s", source, summary)
+    write_json(run_dir / "metrics.json", metrics)
+    log_final_hparams(loggers, cfg, metrics)
+    log.info("Run directory: %s", run_dir)
+    return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
+
+
+def explain_interruption(trainer: L.Trainer, run_dir: Path) -> None:
+    """Say where the run stopped and how to continue it."""
+    last = run_dir / LAST
+    where = f"during epoch {trainer.current_epoch + 1} (step {trainer.global_step})"
+    if last.is_file():
+        log.warning(
+            "Interrupted %s. The last complete epoch is saved in %s. Resume with:\n"
+            "  python -m lightcnn.train resume=%s",
+            where,
+            last,
+            run_dir,
+        )
+    else:
+        log.warning("Interrupted %s, before any epoch finished: nothing to resume.", where)

@@ -42,7 +42,8 @@ class ImageDataModule(L.LightningDataModule):
     Args:
         data_dir: folder holding the dataset in torchvision's layout.
         batch_size: samples per batch, for every split.
-        val_size: training images held out for validation (seeded split).
+        val_size: training images held out for validation (seeded split): a count, or a
+            fraction of the training set when below 1.
         num_workers: loader worker processes.
         pin_memory: pin host memory for faster copies to the GPU.
         persistent_workers: keep workers alive between epochs.
@@ -66,7 +67,7 @@ class ImageDataModule(L.LightningDataModule):
         self,
         data_dir: str | Path,
         batch_size: int = 64,
-        val_size: int = 5000,
+        val_size: int | float = 5000,
         num_workers: int = 0,
         pin_memory: bool = False,
         persistent_workers: bool = False,
@@ -108,8 +109,11 @@ class ImageDataModule(L.LightningDataModule):
             raise ConfigError(
                 f"data.input_fit={self.input_fit!r} is unknown; allowed: {', '.join(INPUT_FITS)}"
             )
-        if self.val_size < 1:
-            raise ConfigError(f"data.val_size={self.val_size} must be a positive number of images")
+        if not (self.val_size >= 1 or 0 < self.val_size < 1):
+            raise ConfigError(
+                f"data.val_size={self.val_size} must be a number of images >= 1 or a fraction "
+                f"in (0, 1)"
+            )
 
     # ------------------------------------------------------------------ dataset specifics
 
@@ -171,14 +175,15 @@ class ImageDataModule(L.LightningDataModule):
         if self.train_set is None and stage in (None, "fit", "validate"):
             train_split = self._read(True, self.transform(train=True))
             count = len(train_split)
-            if self.val_size >= count:
+            val_count = round(self.val_size * count) if self.val_size < 1 else int(self.val_size)
+            if not 0 < val_count < count:
                 raise ConfigError(
                     f"data.val_size={self.val_size} must be smaller than the {count} training "
                     f"images of {self.name}"
                 )
             generator = torch.Generator().manual_seed(self.seed)
             order = torch.randperm(count, generator=generator).tolist()
-            val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+            val_idx, train_idx = order[:val_count], order[val_count:]
             self.train_set = Subset(train_split, train_idx)
             self.val_set = Subset(self._read(True, self.transform(train=False)), val_idx)
         if self.test_set is None and stage in (None, "test", "predict"):

@@ -55,48 +55,48 @@ class MNISTDataModule(ImageDataModule):
             raise DataError(f"{self.name} not found. {self.missing_message()}")
         counts = {}
         for name in RAW_FILES:
-            shape = _idx_shape(self.raw_dir / name)
-            images = "images" in name
-            expected = (
-                "an IDX image file (magic 2051) of N×28×28"
-                if images
-                else "an IDX label file (magic 2049) of N labels"
-            )
-            if (
-                shape is None
-                or (images and shape[1:] != (28, 28))
-                or (not images and len(shape) != 1)
-            ):
+            path = self.raw_dir / name
+            shape = _idx_shape(path)
+            if "images" in name and shape[1:] != (28, 28):
                 raise DataError(
-                    f"{self.raw_dir / name} is not {expected} (found shape {shape}); "
-                    f"replace it with the original MNIST file"
+                    f"{path} holds {'×'.join(map(str, shape))} images; MNIST's are 28×28"
                 )
+            if "labels" in name and len(shape) != 1:
+                raise DataError(f"{path} holds an array of shape {shape}; labels are one byte each")
             counts[name] = shape[0]
         for split in ("train", "t10k"):
-            n_images, n_labels = (
+            images, labels = (
                 counts[f"{split}-images-idx3-ubyte"],
                 counts[f"{split}-labels-idx1-ubyte"],
             )
-            if n_images != n_labels:
-                raise DataError(
-                    f"{self.raw_dir}: {split} has {n_images} images but {n_labels} labels"
-                )
+            if images != labels:
+                raise DataError(f"{self.raw_dir}: {split} has {images} images but {labels} labels")
 
     def dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
         return MNIST(self.data_dir, train=train, transform=transform)
 
 
-def _idx_shape(path: Path) -> tuple[int, ...] | None:
-    """Shape declared by an uncompressed unsigned-byte IDX file, or None if the file is not one
-    (wrong magic number, or a size that does not match its header: truncated or padded)."""
+def _idx_shape(path: Path) -> tuple[int, ...]:
+    """Shape declared by an uncompressed unsigned-byte IDX file, checked against its size.
+
+    Raises :class:`DataError` naming the file when the header is not IDX or the file is
+    truncated (or has trailing bytes).
+    """
     size = path.stat().st_size
     with path.open("rb") as file:
         header = file.read(4)
-        if len(header) < 4 or header[:3] != b"\x00\x00\x08" or not 1 <= header[3] <= 3:
-            return None
-        ndim = header[3]
+        ndim = header[3] if len(header) == 4 else 0
         dims = file.read(4 * ndim)
-    if len(dims) < 4 * ndim:
-        return None
+    if header[:3] != b"\x00\x00\x08" or not 1 <= ndim <= 3 or len(dims) < 4 * ndim:
+        raise DataError(
+            f"{path} is not an MNIST IDX file (its first bytes are not an unsigned-byte IDX "
+            f"header); replace it with the original file"
+        )
     shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
-    return shape if size == 4 + 4 * ndim + math.prod(shape) else None
+    expected = 4 + 4 * ndim + math.prod(shape)
+    if size != expected:
+        raise DataError(
+            f"{path} is truncated or corrupt: its header announces {'×'.join(map(str, shape))} "
+            f"values ({expected} bytes) but the file has {size} bytes"
+        )
+    return shape

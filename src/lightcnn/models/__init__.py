@@ -16,6 +16,35 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+def check_input(
+    arch: str,
+    *,
+    image_size: int,
+    in_channels: int,
+    input_size: int | None = None,
+    input_channels: int | None = None,
+) -> None:
+    """Raise :class:`ConfigError` when the data's images do not fit what ``arch`` requires.
+
+    Args:
+        arch: the architecture name (for the message).
+        image_size: side of the images the data delivers.
+        in_channels: channels of the images the data delivers.
+        input_size: side the architecture requires (None: any).
+        input_channels: channels the architecture requires (None: any).
+    """
+    if input_size is not None and image_size != input_size:
+        raise ConfigError(
+            f"{arch} takes {input_size}×{input_size} inputs but the data delivers "
+            f"{image_size}×{image_size}; set data.image_size={input_size}"
+        )
+    if input_channels is not None and in_channels != input_channels:
+        raise ConfigError(
+            f"{arch} takes {input_channels}-channel inputs but the data delivers "
+            f"{in_channels}; set data.num_channels={input_channels}"
+        )
+
+
 def build_model(arch: str, **kwargs: object) -> nn.Module:
     """Build the backbone named ``arch`` with keyword arguments from the model config.
 
@@ -34,4 +63,4 @@ def build_model(arch: str, **kwargs: object) -> nn.Module:
     return builder(**kwargs)
 
 
-__all__ = ["MODELS", "LeNet5", "LeNet5_1998", "build_model"]
+__all__ = ["MODELS", "LeNet5", "LeNet5_1998", "build_model", "check_input"]
