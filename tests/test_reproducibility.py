@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -72,3 +73,41 @@ def test_loading_refuses_pickled_code_and_reports_corrupt_files(tmp_path: Path) 
     garbage.write_bytes(b"\x00" * 64)
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
         load_weights_only(garbage)
+
+
+class NoiseDataset(torch.utils.data.Dataset):
+    """Each item is a fresh NumPy random draw, as a NumPy-based augmentation would be (forked
+    workers inherit one NumPy state: unless each worker is reseeded they draw the same values)."""
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        worker = torch.utils.data.get_worker_info()
+        return torch.tensor(np.random.rand()), worker.id if worker else -1
+
+
+def draws(seed: int) -> list[list[tuple[float, int]]]:
+    """Two epochs of the data module's train loader over NoiseDataset with two workers."""
+    from lightning.fabric.utilities.seed import seed_everything
+
+    from lightcnn.data import MNISTDataModule
+
+    seed_everything(seed, workers=True, verbose=False)
+    dm = MNISTDataModule("unused", batch_size=2, num_workers=2)
+    dm.train_set = NoiseDataset()
+    loader = dm.train_dataloader()
+    return [
+        [(float(x), int(w)) for xs, ws in loader for x, w in zip(xs, ws, strict=True)]
+        for _ in range(2)
+    ]
+
+
+def test_worker_augmentations_differ_per_worker_and_epoch_and_repeat_across_runs() -> None:
+    first, again, other = draws(5), draws(5), draws(6)
+    assert first == again
+    assert first != other
+    epoch0, epoch1 = ({value for value, _ in epoch} for epoch in first)
+    assert not epoch0 & epoch1
+    by_worker = {worker: [value for value, w in first[0] if w == worker] for worker in (0, 1)}
+    assert by_worker[0] and by_worker[1] and not set(by_worker[0]) & set(by_worker[1])
