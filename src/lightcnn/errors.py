@@ -11,3 +11,7 @@ class ConfigError(LightcnnError, ValueError):
 
 class DataError(LightcnnError):
     """A dataset is missing or malformed: the message names the path and what was expected."""
+
+
+class WeightsError(LightcnnError):
+    """Pretrained weights are missing or do not fit the model: the message names the file."""

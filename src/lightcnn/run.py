@@ -9,17 +9,38 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.callbacks import EpochLog
+from lightcnn.errors import LightcnnError
 
 
 def interactive() -> bool:
     """Whether stdout is a terminal (rich progress bar) or a file or pipe (plain lines)."""
     return sys.stdout.isatty()
+
+
+def instantiate_target(node: DictConfig, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate``, letting a user error from the target through as itself.
+
+    Hydra wraps whatever a target raises in an ``InstantiationException``; a lightcnn error
+    (a bad option, missing weights) is re-raised unwrapped so the entry point prints its one
+    line and exits with status 2.
+
+    Args:
+        node: a config node with a ``_target_``.
+        **kwargs: passed to ``instantiate``.
+    """
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, LightcnnError):
+            raise error.__cause__ from None
+        raise
 
 
 def build_callbacks(cfg: DictConfig | None) -> list[L.Callback]:

@@ -18,7 +18,14 @@ from omegaconf import DictConfig
 
 from lightcnn.config import CONF_DIR
 from lightcnn.errors import LightcnnError
-from lightcnn.run import build_callbacks, build_loggers, interactive, log_final_hparams, write_json
+from lightcnn.run import (
+    build_callbacks,
+    build_loggers,
+    instantiate_target,
+    interactive,
+    log_final_hparams,
+    write_json,
+)
 
 log = logging.getLogger("lightcnn")
 
@@ -35,8 +42,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """
     run_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
-    datamodule: L.LightningDataModule = instantiate(cfg.data)
-    model: L.LightningModule = instantiate(cfg.model, _convert_="all")
+    datamodule: L.LightningDataModule = instantiate_target(cfg.data)
+    model: L.LightningModule = instantiate_target(cfg.model, _convert_="all")
     loggers = build_loggers(cfg.get("logger"))
     trainer: L.Trainer = instantiate(
         cfg.trainer,
