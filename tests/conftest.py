@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from torchvision.datasets import CIFAR10
 
+import lightcnn
 from lightcnn.config import CONF_DIR
 
 REAL_DATA_DIR = os.environ.get("LIGHTCNN_DATA_DIR")
@@ -68,11 +69,17 @@ def make_cfg(tmp_path: Path, mnist_root: Path) -> Callable[..., DictConfig]:
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, module: str = "lightcnn.train"
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m <module> <args>`` in a subprocess and capture its output."""
+    """Run ``python -m <module> <args>`` in a subprocess and capture its output.
+
+    The subprocess imports the same ``lightcnn`` as the tests (its folder leads PYTHONPATH),
+    whatever ``cwd`` is.
+    """
+    package_root = str(Path(lightcnn.__file__).resolve().parents[1])
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": python_path, **(env or {})},
         capture_output=True,
         text=True,
         timeout=600,
