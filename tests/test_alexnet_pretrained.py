@@ -15,6 +15,7 @@ import pytest
 import torch
 from conftest import run_cli
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lightcnn.errors import ConfigError, WeightsError
 from lightcnn.models.alexnet import AlexNet, hub_cache_file
@@ -219,6 +220,31 @@ def test_gradual_unfreezes_the_backbone_at_the_given_epoch(
     assert not torch.equal(recorder.weights[1], initial)
     head, backbone = trainer.optimizers[0].param_groups
     assert backbone["lr"] == pytest.approx(head["lr"] * cfg.model.backbone_lr_scale)
+
+
+def test_gradual_resumed_after_the_unfreeze_keeps_training_the_backbone(
+    make_cfg, torch_home, cifar10_root, tmp_path: Path
+) -> None:
+    cfg = make_cfg(
+        *SMALL,
+        *on_cifar10(cifar10_root),
+        "model.pretrained=true",
+        "model.finetune=gradual",
+        "model.unfreeze_epoch=1",
+    )
+    checkpoints = tmp_path / "checkpoints"
+    first = instantiate(cfg.model, _convert_="all")
+    saver = ModelCheckpoint(dirpath=checkpoints, save_last=True)
+    quick_trainer(max_epochs=2, enable_checkpointing=True, callbacks=[saver]).fit(
+        first, datamodule=instantiate(cfg.data)
+    )
+    resumed = instantiate(cfg.model, _convert_="all")
+    recorder = BackboneRecorder()
+    trainer = quick_trainer(max_epochs=3, callbacks=[recorder])
+    trainer.fit(resumed, datamodule=instantiate(cfg.data), ckpt_path=checkpoints / "last.ckpt")
+    assert recorder.groups == [["head", "backbone"]]
+    assert resumed.net.features[0].weight.requires_grad
+    assert not torch.equal(recorder.weights[0], first.net.features[0].weight)
 
 
 def test_finetune_policies_that_cannot_work_are_config_errors(torch_home: Path) -> None:
