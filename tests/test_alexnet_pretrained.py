@@ -240,7 +240,8 @@ def test_gradual_resumed_after_the_unfreeze_keeps_training_the_backbone(
     )
     resumed = instantiate(cfg.model, _convert_="all")
     recorder = BackboneRecorder()
-    trainer = quick_trainer(max_epochs=3, callbacks=[recorder])
+    saver = ModelCheckpoint(dirpath=checkpoints, save_last=True)  # the same callbacks as before
+    trainer = quick_trainer(max_epochs=3, enable_checkpointing=True, callbacks=[recorder, saver])
     trainer.fit(resumed, datamodule=instantiate(cfg.data), ckpt_path=checkpoints / "last.ckpt")
     assert recorder.groups == [["head", "backbone"]]
     assert resumed.net.features[0].weight.requires_grad
