@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -9,12 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
+from torchvision.datasets import CIFAR10
 
-from fakedata import write_mnist
+import lightcnn
+from fakedata import write_cifar10, write_mnist
 from lightcnn.config import CONF_DIR
 
 REAL_DATA_DIR = os.environ.get("LIGHTCNN_DATA_DIR")
@@ -64,12 +69,58 @@ def make_cfg(tmp_path: Path, mnist_root: Path) -> Callable[..., DictConfig]:
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, module: str = "lightcnn.train"
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m <module> <args>`` in a subprocess and capture its output."""
+    """Run ``python -m <module> <args>`` in a subprocess and capture its output.
+
+    The subprocess imports the same ``lightcnn`` as the tests (its folder leads PYTHONPATH),
+    whatever ``cwd`` is.
+    """
+    package_root = str(Path(lightcnn.__file__).resolve().parents[1])
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": python_path, **(env or {})},
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+@pytest.fixture(scope="session")
+def cifar10_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small CIFAR-10 (500 train, 100 test) in torchvision's ``cifar-10-batches-py`` format."""
+    return write_cifar10(tmp_path_factory.mktemp("cifar10"))
+
+
+@pytest.fixture
+def cifar10_root(cifar10_files: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The small CIFAR-10, with torchvision's expected md5s set to its files' for this test.
+
+    torchvision checks every file against the official md5; the check stays on (for users and
+    in the parser): only the table of expected checksums is patched.
+    """
+    folder = cifar10_files / CIFAR10.base_folder
+    md5 = {path.name: hashlib.md5(path.read_bytes()).hexdigest() for path in folder.iterdir()}
+    monkeypatch.setattr(CIFAR10, "train_list", [[n, md5[n]] for n, _ in CIFAR10.train_list])
+    monkeypatch.setattr(CIFAR10, "test_list", [[n, md5[n]] for n, _ in CIFAR10.test_list])
+    monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": md5[CIFAR10.meta["filename"]]})
+    return cifar10_files
+
+
+@pytest.fixture(scope="session")
+def alexnet_weights_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TORCH_HOME whose hub cache holds a random torchvision AlexNet state dict under the
+    ImageNet weights' file name, so torchvision's real loading path reads it."""
+    home = tmp_path_factory.mktemp("torch_home")
+    checkpoints = home / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.alexnet().state_dict(), checkpoints / "alexnet-owt-7be5be79.pth")
+    return home
+
+
+@pytest.fixture
+def torch_home(alexnet_weights_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TORCH_HOME set to the folder with the cached AlexNet weights, for this test."""
+    monkeypatch.setenv("TORCH_HOME", str(alexnet_weights_home))
+    return alexnet_weights_home

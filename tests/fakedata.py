@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import struct
 from pathlib import Path
 
@@ -42,4 +43,45 @@ def write_mnist(root: Path, train: int = 600, test: int = 200, label_noise: floa
         images, labels = digit_like_images(count, 28, 1, seed, label_noise)
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images[..., 0])
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+
+def write_cifar10(root: Path, train: int = 500, test: int = 100) -> Path:
+    """Write a small CIFAR-10 under ``root/cifar-10-batches-py`` in the real pickle format.
+
+    Five training batches ``data_batch_1..5`` (``train`` images in all), ``test_batch`` and
+    ``batches.meta``: dicts with the official keys, each image a row of 3072 bytes (the 1024 red,
+    then green, then blue values). Returns ``root``.
+    """
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    images, labels = digit_like_images(train + test, 32, 3, seed=2)
+    rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)  # HWC -> CHW rows
+    per_batch = train // 5
+    batches = [(f"data_batch_{i + 1}", slice(i * per_batch, (i + 1) * per_batch)) for i in range(5)]
+    batches.append(("test_batch", slice(train, train + test)))
+    for name, part in batches:
+        entry = {
+            "batch_label": f"{name} (lightcnn test data)",
+            "labels": labels[part].tolist(),
+            "data": rows[part],
+            "filenames": [f"{name}_{i}.png" for i in range(len(rows[part]))],
+        }
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
+    meta = {"label_names": list(CIFAR10_CLASSES), "num_cases_per_batch": per_batch, "num_vis": 3072}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
     return root

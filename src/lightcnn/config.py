@@ -32,7 +32,18 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+def weights_norm(pretrained: bool, weights_path: str | None) -> str:
+    """Normalisation a model's inputs need: ``imagenet`` with pretrained weights, else ``dataset``.
+
+    Used as ``input_norm: ${lightcnn.weights_norm:${.pretrained},${.weights_path}}`` in a model
+    config, which the data config reads.
+    """
+    return "imagenet" if pretrained or weights_path else "dataset"
+
+
 CONF_DIR = find_conf_dir()
 
 if not OmegaConf.has_resolver("lightcnn.root"):
     OmegaConf.register_new_resolver("lightcnn.root", lambda: str(project_root()))
+if not OmegaConf.has_resolver("lightcnn.weights_norm"):
+    OmegaConf.register_new_resolver("lightcnn.weights_norm", weights_norm)

@@ -19,3 +19,7 @@ class CheckpointError(LightcnnError):
 
 class NonFiniteLossError(LightcnnError):
     """The training loss became NaN or infinite."""
+
+
+class WeightsError(LightcnnError):
+    """Pretrained weights are missing or do not fit the model: the message names the file."""

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy
 
+from lightcnn.callbacks.finetune import FinetunePolicy, check_finetune, is_pretrained, param_groups
 from lightcnn.models import build_model, check_input
 from lightcnn.optim import build_optimizer, build_scheduler
 
@@ -29,6 +30,8 @@ class ImageClassifier(L.LightningModule):
             config reads it to bring images to that size.
         input_channels: channels the architecture requires, or None when any count works.
         input_fit: how smaller images are brought to ``input_size``: ``resize`` or ``pad``.
+        input_norm: normalisation the data config reads: ``dataset`` (its own mean/std) or
+            ``imagenet`` (the pretrained weights' preprocessing).
         optimizer: ``adam``, ``adamw`` or ``sgd``.
         lr: learning rate (the peak rate for ``onecycle``).
         weight_decay: weight decay.
@@ -37,6 +40,10 @@ class ImageClassifier(L.LightningModule):
         scheduler: ``none``, ``step``, ``cosine``, ``onecycle`` or ``plateau``.
         scheduler_kwargs: overrides of the scheduler's own arguments.
         label_smoothing: cross-entropy label smoothing.
+        finetune: policy for pretrained weights (``full``, ``head``, ``gradual``); see
+            :mod:`lightcnn.callbacks.finetune`.
+        backbone_lr_scale: LR multiplier of the pretrained layers.
+        unfreeze_epoch: the epoch at which ``gradual`` unfreezes the pretrained layers.
         **arch_kwargs: the backbone's own options (pool, padding, activation, ...).
     """
 
@@ -49,6 +56,7 @@ class ImageClassifier(L.LightningModule):
         input_size: int | None = None,
         input_channels: int | None = None,
         input_fit: str = "resize",
+        input_norm: str = "dataset",
         optimizer: str = "adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
@@ -57,6 +65,9 @@ class ImageClassifier(L.LightningModule):
         scheduler: str = "none",
         scheduler_kwargs: dict[str, Any] | None = None,
         label_smoothing: float = 0.0,
+        finetune: str = "full",
+        backbone_lr_scale: float = 0.1,
+        unfreeze_epoch: int = 5,
         **arch_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -74,6 +85,13 @@ class ImageClassifier(L.LightningModule):
             in_channels=in_channels,
             image_size=image_size,
             **arch_kwargs,
+        )
+        check_finetune(
+            finetune,
+            pretrained=is_pretrained(self.net),
+            scheduler=scheduler,
+            backbone_lr_scale=backbone_lr_scale,
+            unfreeze_epoch=unfreeze_epoch,
         )
         self.example_input_array = torch.zeros(1, in_channels, image_size, image_size)
         metric = MulticlassAccuracy(num_classes=num_classes, average="micro")
@@ -117,7 +135,7 @@ class ImageClassifier(L.LightningModule):
         hp = self.hparams
         optimizer = build_optimizer(
             hp.optimizer,
-            self.parameters(),
+            param_groups(self.net, hp.finetune, lr=hp.lr, backbone_lr_scale=hp.backbone_lr_scale),
             lr=hp.lr,
             weight_decay=hp.weight_decay,
             momentum=hp.momentum,
@@ -133,3 +151,10 @@ class ImageClassifier(L.LightningModule):
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        """The fine-tuning callback when pretrained layers are frozen (``head``, ``gradual``)."""
+        hp = self.hparams
+        if not is_pretrained(self.net) or hp.finetune == "full":
+            return []
+        return [FinetunePolicy(hp.finetune, hp.unfreeze_epoch, hp.backbone_lr_scale)]

@@ -15,6 +15,7 @@ import lightning as L
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision.models import AlexNet_Weights
 from torchvision.transforms import v2
 
 from lightcnn.data.sampler import EpochShuffleSampler
@@ -23,6 +24,13 @@ from lightcnn.errors import ConfigError, DataError
 log = logging.getLogger(__name__)
 
 INPUT_FITS = ("resize", "pad")
+NORMALIZATIONS = ("dataset", "imagenet")
+
+
+def imagenet_stats() -> tuple[list[float], list[float]]:
+    """Mean and std of the pretrained weights' own preprocessing (their ``transforms()``)."""
+    preset = AlexNet_Weights.IMAGENET1K_V1.transforms()
+    return list(preset.mean), list(preset.std)
 
 
 class RepeatChannels(nn.Module):
@@ -54,6 +62,8 @@ class ImageDataModule(L.LightningDataModule):
         num_classes: expected number of classes (checked against the dataset).
         input_fit: how images smaller than ``image_size`` are enlarged: ``resize`` or
             ``pad`` (zero border, as LeNet-5 1998 does with MNIST).
+        normalize: ``dataset`` (the dataset's per-channel mean/std) or ``imagenet`` (the
+            ImageNet mean/std that pretrained weights expect; needs 3 channels).
     """
 
     name: ClassVar[str]
@@ -77,6 +87,7 @@ class ImageDataModule(L.LightningDataModule):
         num_channels: int | None = None,
         num_classes: int | None = None,
         input_fit: str = "resize",
+        normalize: str = "dataset",
     ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir).expanduser().resolve()
@@ -90,6 +101,7 @@ class ImageDataModule(L.LightningDataModule):
         self.image_size = image_size or self.native_size
         self.num_channels = num_channels or self.native_channels
         self.input_fit = input_fit
+        self.normalize = normalize
         self._check_options(num_classes)
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
@@ -108,6 +120,16 @@ class ImageDataModule(L.LightningDataModule):
         if self.input_fit not in INPUT_FITS:
             raise ConfigError(
                 f"data.input_fit={self.input_fit!r} is unknown; allowed: {', '.join(INPUT_FITS)}"
+            )
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(
+                f"data.normalize={self.normalize!r} is unknown; "
+                f"allowed: {', '.join(NORMALIZATIONS)}"
+            )
+        if self.normalize == "imagenet" and self.num_channels != 3:
+            raise ConfigError(
+                f"data.normalize=imagenet needs 3-channel images, got data.num_channels="
+                f"{self.num_channels}"
             )
         if not (self.val_size >= 1 or 0 < self.val_size < 1):
             raise ConfigError(
@@ -186,12 +208,26 @@ class ImageDataModule(L.LightningDataModule):
             val_idx, train_idx = order[:val_count], order[val_count:]
             self.train_set = Subset(train_split, train_idx)
             self.val_set = Subset(self._read(True, self.transform(train=False)), val_idx)
+            log.info(
+                "%s: %d train / %d validation images (seed %d); classes: %s",
+                self.name,
+                len(train_idx),
+                len(val_idx),
+                self.seed,
+                ", ".join(self.classes),
+            )
         if self.test_set is None and stage in (None, "test", "predict"):
             self.test_set = self._read(False, self.transform(train=False))
 
     def transform(self, train: bool) -> v2.Compose:
-        """Per-sample transform: to float tensor, fit to size and channels, augment, normalise."""
+        """Per-sample transform: to float tensor, augment, fit to size and channels, normalise.
+
+        Augmentations run at the dataset's own resolution (a 4-pixel crop padding means 4
+        pixels of a 32×32 image), before any resize to a model's input size.
+        """
         steps: list[nn.Module] = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+        if train:
+            steps += self.train_augmentations()
         if self.image_size != self.native_size:
             if self.input_fit == "pad" and self.image_size > self.native_size:
                 border = self.image_size - self.native_size
@@ -202,10 +238,12 @@ class ImageDataModule(L.LightningDataModule):
                 steps.append(v2.Resize([self.image_size, self.image_size], antialias=True))
         if self.num_channels != self.native_channels:
             steps.append(RepeatChannels(self.num_channels))
-        if train:
-            steps += self.train_augmentations()
-        repeat = self.num_channels // len(self.mean)
-        steps.append(v2.Normalize(list(self.mean) * repeat, list(self.std) * repeat))
+        if self.normalize == "imagenet":
+            mean, std = imagenet_stats()
+        else:
+            repeat = self.num_channels // len(self.mean)
+            mean, std = list(self.mean) * repeat, list(self.std) * repeat
+        steps.append(v2.Normalize(mean, std))
         return v2.Compose(steps)
 
     def _current_epoch(self) -> int:

@@ -8,11 +8,15 @@ from collections.abc import Callable
 from torch import nn
 
 from lightcnn.errors import ConfigError
+from lightcnn.models.alexnet import AlexNet, AlexNet2012, AlexNetCifar
 from lightcnn.models.lenet import LeNet5, LeNet5_1998
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "lenet5": LeNet5,
     "lenet5_1998": LeNet5_1998,
+    "alexnet": AlexNet,
+    "alexnet_2012": AlexNet2012,
+    "alexnet_cifar": AlexNetCifar,
 }
 
 
@@ -63,4 +67,13 @@ def build_model(arch: str, **kwargs: object) -> nn.Module:
     return builder(**kwargs)
 
 
-__all__ = ["MODELS", "LeNet5", "LeNet5_1998", "build_model", "check_input"]
+__all__ = [
+    "MODELS",
+    "AlexNet",
+    "AlexNet2012",
+    "AlexNetCifar",
+    "LeNet5",
+    "LeNet5_1998",
+    "build_model",
+    "check_input",
+]

@@ -1,0 +1,138 @@
+"""CIFAR-10 LightningDataModule on ``torchvision.datasets.CIFAR10``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+from torch.utils.data import Dataset
+from torchvision.datasets import CIFAR10
+from torchvision.datasets.utils import check_integrity
+from torchvision.transforms import v2
+
+from lightcnn.data.base import ImageDataModule
+from lightcnn.errors import ConfigError, DataError
+
+
+class CIFAR10DataModule(ImageDataModule):
+    """CIFAR-10: 50,000 training (45k train / 5k validation by default) and 10,000 test images.
+
+    Files live in torchvision's layout, ``<data_dir>/cifar-10-batches-py/`` with
+    ``data_batch_1`` … ``data_batch_5``, ``test_batch`` and ``batches.meta``; torchvision checks
+    each file's md5 against the official archive's. Training images are augmented at 32×32
+    (each step switchable), validation and test images never.
+
+    Args:
+        data_dir: folder holding ``cifar-10-batches-py/``.
+        random_crop: random 32×32 crop of the image zero-padded by ``crop_padding`` pixels.
+        crop_padding: border of the random crop.
+        horizontal_flip: random horizontal flip.
+        brightness: ``ColorJitter`` brightness strength (0 turns it off).
+        contrast: ``ColorJitter`` contrast strength (0 turns it off).
+        **kwargs: see :class:`~lightcnn.data.base.ImageDataModule`.
+    """
+
+    name = "CIFAR-10"
+    native_size = 32
+    native_channels = 3
+    classes = (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    )
+    # Per-channel statistics of the 50,000 training images.
+    mean = (0.4914, 0.4822, 0.4465)
+    std = (0.2470, 0.2435, 0.2616)
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        random_crop: bool = True,
+        crop_padding: int = 4,
+        horizontal_flip: bool = True,
+        brightness: float = 0.2,
+        contrast: float = 0.2,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data_dir, **kwargs)
+        for key, value in (
+            ("crop_padding", crop_padding),
+            ("brightness", brightness),
+            ("contrast", contrast),
+        ):
+            if value < 0:
+                raise ConfigError(f"data.{key}={value} must be >= 0 (0 turns it off)")
+        self.random_crop = random_crop
+        self.crop_padding = crop_padding
+        self.horizontal_flip = horizontal_flip
+        self.brightness = brightness
+        self.contrast = contrast
+
+    @property
+    def base_dir(self) -> Path:
+        return self.data_dir / CIFAR10.base_folder
+
+    @staticmethod
+    def expected_files() -> list[tuple[str, str]]:
+        """(file name, md5) of every file, from torchvision's own table."""
+        files = CIFAR10.train_list + CIFAR10.test_list
+        return [(name, md5) for name, md5 in files] + [
+            (CIFAR10.meta["filename"], CIFAR10.meta["md5"])
+        ]
+
+    def files_present(self) -> bool:
+        return all((self.base_dir / name).is_file() for name, _ in self.expected_files())
+
+    def download_files(self) -> None:
+        CIFAR10(self.data_dir, train=True, download=True)
+
+    def missing_message(self) -> str:
+        names = ", ".join(name for name, _ in self.expected_files())
+        return (
+            f"Put the files {names} (from {CIFAR10.url}) in {self.base_dir}, or point "
+            f"data.data_dir (or LIGHTCNN_DATA_DIR) at a folder that has {CIFAR10.base_folder}/."
+        )
+
+    def dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
+        try:
+            data = CIFAR10(self.data_dir, train=train, transform=transform)
+        except RuntimeError as error:  # torchvision's "not found or corrupted"
+            raise DataError(self._integrity_message(error)) from error
+        if tuple(data.classes) != self.classes:
+            raise DataError(
+                f"{self.base_dir / CIFAR10.meta['filename']} names the classes "
+                f"{', '.join(data.classes)}; CIFAR-10's are {', '.join(self.classes)}"
+            )
+        return data
+
+    def _integrity_message(self, error: Exception) -> str:
+        bad = [
+            name
+            for name, md5 in self.expected_files()
+            if not check_integrity(str(self.base_dir / name), md5)
+        ]
+        if not bad:
+            return f"CIFAR-10 in {self.base_dir} could not be read: {error}"
+        return (
+            f"CIFAR-10 files in {self.base_dir} are missing or do not match the official md5 "
+            f"checksums: {', '.join(bad)}. Delete them and run with data.download=true, or "
+            f"replace them with the files of {CIFAR10.filename} ({CIFAR10.url})."
+        )
+
+    def train_augmentations(self) -> list[nn.Module]:
+        steps: list[nn.Module] = []
+        if self.random_crop:
+            steps.append(v2.RandomCrop(self.native_size, padding=self.crop_padding))
+        if self.horizontal_flip:
+            steps.append(v2.RandomHorizontalFlip())
+        if self.brightness or self.contrast:
+            steps.append(v2.ColorJitter(brightness=self.brightness, contrast=self.contrast))
+        return steps
