@@ -50,7 +50,8 @@ def test_fast_dev_run_for_every_model_and_dataset(
     )
     metrics, objects = train(cfg)
     assert 0.0 <= metrics["test/acc"] <= 1.0
-    images, _ = next(iter(objects["datamodule"].test_dataloader()))
+    datamodule = objects["datamodule"]
+    images, _ = datamodule.on_after_batch_transfer(next(iter(datamodule.test_dataloader())), 0)
     channels, side = EXPECTED[(arch, dataset)]
     assert images.shape == (2, channels, side, side)
     hparams = objects["model"].hparams
@@ -71,7 +72,8 @@ def test_headline_command_alexnet_on_cifar10_at_its_default_size(
     )
     assert (cfg.data.image_size, cfg.data.num_channels, cfg.data.normalize) == (224, 3, "dataset")
     metrics, objects = train(cfg)
-    images, _ = next(iter(objects["datamodule"].train_dataloader()))
+    datamodule = objects["datamodule"]
+    images, _ = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
     assert images.shape == (2, 3, 224, 224)
     assert 0.0 <= metrics["test/acc"] <= 1.0
 

@@ -19,14 +19,16 @@ def transform_types(dm: CIFAR10DataModule, train: bool) -> list[type]:
 
 
 def test_parses_the_pickle_batches_and_splits_with_a_seed(cifar10_root: Path) -> None:
-    dm = CIFAR10DataModule(cifar10_root, batch_size=25, val_size=100, seed=3)
+    dm = CIFAR10DataModule(
+        cifar10_root, pipeline="torchvision", batch_size=25, val_size=100, seed=3
+    )
     dm.prepare_data()
     dm.setup()
     assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (400, 100, 100)
-    assert not set(dm.train_set.indices) & set(dm.val_set.indices)
+    assert not set(dm.train_indices) & set(dm.val_indices)
     again = CIFAR10DataModule(cifar10_root, val_size=100, seed=3)
     again.setup("fit")
-    assert again.val_set.indices == dm.val_set.indices
+    assert again.val_indices == dm.val_indices
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (25, 3, 32, 32) and images.dtype == torch.float32
     assert labels.dtype == torch.int64 and labels.min() >= 0 and labels.max() <= 9
@@ -39,7 +41,7 @@ def test_default_split_is_45k_train_5k_validation() -> None:
 
 
 def test_validation_and_test_are_normalised_and_never_augmented(cifar10_root: Path) -> None:
-    dm = CIFAR10DataModule(cifar10_root, val_size=100)
+    dm = CIFAR10DataModule(cifar10_root, pipeline="torchvision", val_size=100)
     train_steps, eval_steps = transform_types(dm, True), transform_types(dm, False)
     for step in (v2.RandomCrop, v2.RandomHorizontalFlip, v2.ColorJitter):
         assert step in train_steps and step not in eval_steps
@@ -48,7 +50,7 @@ def test_validation_and_test_are_normalised_and_never_augmented(cifar10_root: Pa
     first, _ = dm.val_set[0]
     second, _ = dm.val_set[0]
     torch.testing.assert_close(first, second)
-    raw = torch.as_tensor(dm.val_set.dataset.data[dm.val_set.indices[0]]).permute(2, 0, 1) / 255
+    raw = torch.as_tensor(dm.val_set.dataset.data[dm.val_indices[0]]).permute(2, 0, 1) / 255
     mean, std = torch.tensor(dm.mean).view(3, 1, 1), torch.tensor(dm.std).view(3, 1, 1)
     torch.testing.assert_close(first, (raw - mean) / std)
 
@@ -69,7 +71,9 @@ def test_each_augmentation_switches_off(cifar10_root: Path) -> None:
 
 
 def test_augmentation_runs_at_32_before_the_resize_to_the_model_input(cifar10_root: Path) -> None:
-    dm = CIFAR10DataModule(cifar10_root, val_size=100, image_size=224, normalize="imagenet")
+    dm = CIFAR10DataModule(
+        cifar10_root, pipeline="torchvision", val_size=100, image_size=224, normalize="imagenet"
+    )
     steps = transform_types(dm, True)
     assert steps.index(v2.RandomCrop) < steps.index(v2.Resize)
     dm.setup("fit")

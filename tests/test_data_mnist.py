@@ -15,24 +15,24 @@ from lightcnn.errors import ConfigError, DataError
 
 
 def test_split_is_seeded_and_disjoint_and_test_stays_test(mnist_root: Path) -> None:
-    dm = MNISTDataModule(mnist_root, batch_size=50, val_size=100, seed=3)
+    dm = MNISTDataModule(mnist_root, pipeline="torchvision", batch_size=50, val_size=100, seed=3)
     dm.prepare_data()
     dm.setup()
     assert len(dm.train_set) == 500 and len(dm.val_set) == 100 and len(dm.test_set) == 200
-    assert not set(dm.train_set.indices) & set(dm.val_set.indices)
+    assert not set(dm.train_indices) & set(dm.val_indices)
     again = MNISTDataModule(mnist_root, val_size=100, seed=3)
     again.setup()
-    assert again.val_set.indices == dm.val_set.indices
+    assert again.val_indices == dm.val_indices
     other = MNISTDataModule(mnist_root, val_size=100, seed=4)
     other.setup()
-    assert other.val_set.indices != dm.val_set.indices
+    assert other.val_indices != dm.val_indices
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (50, 1, 28, 28) and images.dtype == torch.float32
     assert labels.dtype == torch.int64
 
 
 def test_images_are_normalised_with_mnist_statistics(mnist_root: Path) -> None:
-    dm = MNISTDataModule(mnist_root, val_size=100)
+    dm = MNISTDataModule(mnist_root, pipeline="torchvision", val_size=100)
     dm.setup("test")
     image, label = dm.test_set[0]
     raw, raw_label = MNIST(mnist_root, train=False)[0]
@@ -42,7 +42,9 @@ def test_images_are_normalised_with_mnist_statistics(mnist_root: Path) -> None:
 
 
 def test_pad_and_resize_and_channel_repeat(mnist_root: Path) -> None:
-    padded = MNISTDataModule(mnist_root, val_size=100, image_size=32, input_fit="pad")
+    padded = MNISTDataModule(
+        mnist_root, pipeline="torchvision", val_size=100, image_size=32, input_fit="pad"
+    )
     padded.setup("test")
     image, _ = padded.test_set[0]
     assert image.shape == (1, 32, 32)
@@ -50,7 +52,9 @@ def test_pad_and_resize_and_channel_repeat(mnist_root: Path) -> None:
     border = torch.cat([image[0, :2].flatten(), image[0, -2:].flatten(), image[0, :, :2].flatten()])
     torch.testing.assert_close(border, torch.full_like(border, background))
     assert image[0, 2:-2, 2:-2].max() > 2.0  # the digit's bright bar stays inside
-    resized = MNISTDataModule(mnist_root, val_size=100, image_size=64, num_channels=3)
+    resized = MNISTDataModule(
+        mnist_root, pipeline="torchvision", val_size=100, image_size=64, num_channels=3
+    )
     resized.setup("test")
     image, _ = resized.test_set[0]
     assert image.shape == (3, 64, 64)

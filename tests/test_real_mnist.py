@@ -17,8 +17,10 @@ pytestmark = [
 ]
 
 
-def test_one_epoch_of_lenet5_reaches_97_percent_on_the_test_split(make_cfg) -> None:
+@pytest.mark.parametrize("pipeline", ["tensor", "torchvision"])
+def test_one_epoch_of_lenet5_reaches_97_percent_on_the_test_split(make_cfg, pipeline: str) -> None:
     cfg = make_cfg(
+        f"data.pipeline={pipeline}",
         f"paths.data_dir={ROOT}",
         "data.val_size=5000",
         "trainer.max_epochs=1",

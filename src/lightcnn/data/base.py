@@ -3,6 +3,13 @@
 A subclass names its torchvision dataset, its statistics and its files; this class does the
 seeded train/validation split (carved out of the official training set only: the official
 test set stays the test set), the transforms, the loaders and the offline error.
+
+Two pipelines deliver the same images:
+
+- ``tensor`` (default): each split is held as one uint8 tensor, moved once to the training
+  device; batches are taken by index and converted, augmented, fitted and normalised per batch
+  on that device (:meth:`ImageDataModule.on_after_batch_transfer`).
+- ``torchvision``: the classic per-sample path, torchvision transforms in DataLoader workers.
 """
 
 from __future__ import annotations
@@ -13,18 +20,22 @@ from typing import Any, ClassVar
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torchvision.models import AlexNet_Weights
 from torchvision.transforms import v2
 
+from lightcnn.data import augment
 from lightcnn.data.sampler import EpochShuffleSampler
+from lightcnn.data.tensor_loader import TensorLoader
 from lightcnn.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
 INPUT_FITS = ("resize", "pad")
 NORMALIZATIONS = ("dataset", "imagenet")
+PIPELINES = ("tensor", "torchvision")
 
 
 def imagenet_stats() -> tuple[list[float], list[float]]:
@@ -64,6 +75,15 @@ class ImageDataModule(L.LightningDataModule):
             ``pad`` (zero border, as LeNet-5 1998 does with MNIST).
         normalize: ``dataset`` (the dataset's per-channel mean/std) or ``imagenet`` (the
             ImageNet mean/std that pretrained weights expect; needs 3 channels).
+        pipeline: ``tensor`` (batches from one device-resident tensor, augmented per batch)
+            or ``torchvision`` (per-sample transforms in loader workers; the only pipeline
+            that uses num_workers, pin_memory and persistent_workers).
+        random_crop: training augmentation: random crop of the image zero-padded by
+            ``crop_padding`` pixels (a random translation).
+        crop_padding: border of the random crop.
+        horizontal_flip: training augmentation: random left-right flip.
+        brightness: training augmentation: ``ColorJitter`` brightness strength (0: off).
+        contrast: training augmentation: ``ColorJitter`` contrast strength (0: off).
     """
 
     name: ClassVar[str]
@@ -88,6 +108,12 @@ class ImageDataModule(L.LightningDataModule):
         num_classes: int | None = None,
         input_fit: str = "resize",
         normalize: str = "dataset",
+        pipeline: str = "tensor",
+        random_crop: bool = False,
+        crop_padding: int = 4,
+        horizontal_flip: bool = False,
+        brightness: float = 0.0,
+        contrast: float = 0.0,
     ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir).expanduser().resolve()
@@ -102,7 +128,16 @@ class ImageDataModule(L.LightningDataModule):
         self.num_channels = num_channels or self.native_channels
         self.input_fit = input_fit
         self.normalize = normalize
+        self.pipeline = pipeline
+        self.random_crop = random_crop
+        self.crop_padding = crop_padding
+        self.horizontal_flip = horizontal_flip
+        self.brightness = brightness
+        self.contrast = contrast
         self._check_options(num_classes)
+        # positions in the official training split of this run's train / validation images
+        self.train_indices: list[int] = []
+        self.val_indices: list[int] = []
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
@@ -131,6 +166,13 @@ class ImageDataModule(L.LightningDataModule):
                 f"data.normalize=imagenet needs 3-channel images, got data.num_channels="
                 f"{self.num_channels}"
             )
+        if self.pipeline not in PIPELINES:
+            raise ConfigError(
+                f"data.pipeline={self.pipeline!r} is unknown; allowed: {', '.join(PIPELINES)}"
+            )
+        for key in ("crop_padding", "brightness", "contrast"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"data.{key}={getattr(self, key)} must be >= 0 (0 turns it off)")
         if not (self.val_size >= 1 or 0 < self.val_size < 1):
             raise ConfigError(
                 f"data.val_size={self.val_size} must be a number of images >= 1 or a fraction "
@@ -155,12 +197,36 @@ class ImageDataModule(L.LightningDataModule):
         """What to place where, for the offline error."""
         raise NotImplementedError
 
+    def raw_tensors(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 images (N, C, H, W) and int64 labels of the official train or test split."""
+        raise NotImplementedError
+
     def check_files(self) -> None:
         """Raise :class:`DataError` naming the file when one is malformed (default: no check)."""
 
+    # ------------------------------------------------------------------ augmentation
+
     def train_augmentations(self) -> list[nn.Module]:
-        """Per-sample augmentations on the training split (none by default)."""
-        return []
+        """Per-sample augmentations of the torchvision pipeline (training split only)."""
+        steps: list[nn.Module] = []
+        if self.random_crop and self.crop_padding:
+            steps.append(v2.RandomCrop(self.native_size, padding=self.crop_padding))
+        if self.horizontal_flip:
+            steps.append(v2.RandomHorizontalFlip())
+        if self.brightness or self.contrast:
+            steps.append(v2.ColorJitter(brightness=self.brightness, contrast=self.contrast))
+        return steps
+
+    def augment_batch(self, images: torch.Tensor) -> torch.Tensor:
+        """The same augmentations on a float batch in [0, 1], each image its own draw (tensor
+        pipeline; brightness is applied before contrast)."""
+        if self.random_crop:
+            images = augment.random_crop(images, self.crop_padding)
+        if self.horizontal_flip:
+            images = augment.random_horizontal_flip(images)
+        if self.brightness or self.contrast:
+            images = augment.color_jitter(images, self.brightness, self.contrast)
+        return images
 
     # ------------------------------------------------------------------ Lightning hooks
 
@@ -180,9 +246,12 @@ class ImageDataModule(L.LightningDataModule):
                 f"{error}). {self.missing_message()}"
             ) from error
 
-    def _read(self, train: bool, transform: nn.Module) -> Dataset:
-        """Open a split, turning any parser failure into one DataError naming the folder."""
+    def _read(self, train: bool, transform: nn.Module | None) -> Dataset:
+        """Open a split — a torchvision dataset, or one uint8 TensorDataset for the tensor
+        pipeline — turning any parser failure into one DataError naming the folder."""
         try:
+            if self.pipeline == "tensor":
+                return TensorDataset(*self.raw_tensors(train))
             return self.dataset(train, transform)
         except DataError:
             raise
@@ -206,8 +275,14 @@ class ImageDataModule(L.LightningDataModule):
             generator = torch.Generator().manual_seed(self.seed)
             order = torch.randperm(count, generator=generator).tolist()
             val_idx, train_idx = order[:val_count], order[val_count:]
-            self.train_set = Subset(train_split, train_idx)
-            self.val_set = Subset(self._read(True, self.transform(train=False)), val_idx)
+            self.train_indices, self.val_indices = train_idx, val_idx
+            if isinstance(train_split, TensorDataset):
+                images, labels = train_split.tensors
+                self.train_set = TensorDataset(images[train_idx], labels[train_idx])
+                self.val_set = TensorDataset(images[val_idx], labels[val_idx])
+            else:
+                self.train_set = Subset(train_split, train_idx)
+                self.val_set = Subset(self._read(True, self.transform(train=False)), val_idx)
             log.info(
                 "%s: %d train / %d validation images (seed %d); classes: %s",
                 self.name,
@@ -238,20 +313,77 @@ class ImageDataModule(L.LightningDataModule):
                 steps.append(v2.Resize([self.image_size, self.image_size], antialias=True))
         if self.num_channels != self.native_channels:
             steps.append(RepeatChannels(self.num_channels))
-        if self.normalize == "imagenet":
-            mean, std = imagenet_stats()
-        else:
-            repeat = self.num_channels // len(self.mean)
-            mean, std = list(self.mean) * repeat, list(self.std) * repeat
-        steps.append(v2.Normalize(mean, std))
+        steps.append(v2.Normalize(*self.statistics()))
         return v2.Compose(steps)
+
+    # ------------------------------------------------------------------ tensor pipeline
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Finish a tensor-pipeline batch on its device: to float, augment (training only),
+        fit to size and channels, normalise — the per-sample transform's steps, batched."""
+        # The torchvision pipeline delivers finished tensors, and the model summary passes its
+        # example input through here: only uint8 (images, labels) batches are processed.
+        if not isinstance(batch, list | tuple) or batch[0].dtype != torch.uint8:
+            return batch
+        images, labels = batch
+        images = images.float().div_(255)
+        if self.trainer is not None and self.trainer.training:
+            images = self.augment_batch(images)
+        return self.finish_batch(images), labels
+
+    def finish_batch(self, images: torch.Tensor) -> torch.Tensor:
+        """Fit a float batch in [0, 1] to the model's size and channels, then normalise."""
+        if self.image_size != self.native_size:
+            if self.input_fit == "pad" and self.image_size > self.native_size:
+                border = self.image_size - self.native_size
+                before, after = border // 2, border - border // 2
+                images = F.pad(images, (before, after, before, after))
+            else:
+                size = [self.image_size, self.image_size]
+                images = F.interpolate(images, size, mode="bilinear", antialias=True)
+        if self.num_channels != images.shape[1]:
+            images = images.expand(-1, self.num_channels, -1, -1)
+        mean, std = self.statistics()
+        shape = (1, -1, 1, 1)
+        mean = torch.tensor(mean, device=images.device).view(shape)
+        std = torch.tensor(std, device=images.device).view(shape)
+        return (images - mean) / std
+
+    def statistics(self) -> tuple[list[float], list[float]]:
+        """Mean and std per delivered channel."""
+        if self.normalize == "imagenet":
+            return imagenet_stats()
+        repeat = self.num_channels // len(self.mean)
+        return list(self.mean) * repeat, list(self.std) * repeat
+
+    def _device(self) -> torch.device:
+        if self.trainer is None:
+            return torch.device("cpu")
+        return self.trainer.strategy.root_device
+
+    def _shard(self) -> tuple[int, int]:
+        if self.trainer is None:
+            return 0, 1
+        return self.trainer.global_rank, self.trainer.world_size
+
+    # ------------------------------------------------------------------ loaders
 
     def _current_epoch(self) -> int:
         return self.trainer.current_epoch if self.trainer is not None else 0
 
-    def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader | TensorLoader:
         if dataset is None:
             raise RuntimeError("call setup() before asking for a loader")
+        if isinstance(dataset, TensorDataset):
+            return TensorLoader(
+                *dataset.tensors,
+                batch_size=self.batch_size,
+                shuffle=shuffle,
+                seed=self.seed,
+                epoch_fn=self._current_epoch,
+                device_fn=self._device,
+                shard_fn=self._shard,
+            )
         # Shuffled by (seed, epoch) alone, so a resumed run sees the same order.
         sampler = (
             EpochShuffleSampler(len(dataset), self.seed, self._current_epoch) if shuffle else None
@@ -265,16 +397,16 @@ class ImageDataModule(L.LightningDataModule):
             persistent_workers=self.persistent_workers,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | TensorLoader:
         return self._loader(self.train_set, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | TensorLoader:
         return self._loader(self.val_set, shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> DataLoader | TensorLoader:
         return self._loader(self.test_set, shuffle=False)
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> DataLoader | TensorLoader:
         return self._loader(self.test_set, shuffle=False)
 
     def state_dict(self) -> dict[str, Any]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 from torch.utils.data import Dataset
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import check_integrity
-from torchvision.transforms import v2
 
 from lightcnn.data.base import ImageDataModule
-from lightcnn.errors import ConfigError, DataError
+from lightcnn.errors import DataError
 
 
 class CIFAR10DataModule(ImageDataModule):
@@ -62,19 +62,15 @@ class CIFAR10DataModule(ImageDataModule):
         contrast: float = 0.2,
         **kwargs: Any,
     ) -> None:
-        super().__init__(data_dir, **kwargs)
-        for key, value in (
-            ("crop_padding", crop_padding),
-            ("brightness", brightness),
-            ("contrast", contrast),
-        ):
-            if value < 0:
-                raise ConfigError(f"data.{key}={value} must be >= 0 (0 turns it off)")
-        self.random_crop = random_crop
-        self.crop_padding = crop_padding
-        self.horizontal_flip = horizontal_flip
-        self.brightness = brightness
-        self.contrast = contrast
+        super().__init__(
+            data_dir,
+            random_crop=random_crop,
+            crop_padding=crop_padding,
+            horizontal_flip=horizontal_flip,
+            brightness=brightness,
+            contrast=contrast,
+            **kwargs,
+        )
 
     @property
     def base_dir(self) -> Path:
@@ -127,12 +123,7 @@ class CIFAR10DataModule(ImageDataModule):
             f"replace them with the files of {CIFAR10.filename} ({CIFAR10.url})."
         )
 
-    def train_augmentations(self) -> list[nn.Module]:
-        steps: list[nn.Module] = []
-        if self.random_crop:
-            steps.append(v2.RandomCrop(self.native_size, padding=self.crop_padding))
-        if self.horizontal_flip:
-            steps.append(v2.RandomHorizontalFlip())
-        if self.brightness or self.contrast:
-            steps.append(v2.ColorJitter(brightness=self.brightness, contrast=self.contrast))
-        return steps
+    def raw_tensors(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        data = self.dataset(train)
+        images = torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous()
+        return images, torch.tensor(data.targets, dtype=torch.int64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import torch
 from torch import nn
 from torch.utils.data import Dataset
 from torchvision.datasets import MNIST
@@ -74,6 +75,10 @@ class MNISTDataModule(ImageDataModule):
 
     def dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
         return MNIST(self.data_dir, train=train, transform=transform)
+
+    def raw_tensors(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        data = MNIST(self.data_dir, train=train)
+        return data.data.unsqueeze(1), data.targets
 
 
 def _idx_shape(path: Path) -> tuple[int, ...]:

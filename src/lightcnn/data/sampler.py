@@ -8,6 +8,12 @@ import torch
 from torch.utils.data import Sampler
 
 
+def epoch_permutation(length: int, seed: int, epoch: int) -> torch.Tensor:
+    """A permutation of ``range(length)`` that depends only on (seed, epoch)."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return torch.randperm(length, generator=generator)
+
+
 class EpochShuffleSampler(Sampler[int]):
     """Shuffle ``length`` indices with a generator seeded by ``seed`` and the current epoch.
 
@@ -30,8 +36,7 @@ class EpochShuffleSampler(Sampler[int]):
         """Kept for Lightning's sampler protocol; the epoch comes from ``epoch_fn``."""
 
     def __iter__(self) -> Iterator[int]:
-        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch_fn())
-        return iter(torch.randperm(self.length, generator=generator).tolist())
+        return iter(epoch_permutation(self.length, self.seed, self.epoch_fn()).tolist())
 
     def __len__(self) -> int:
         return self.length

@@ -1,0 +1,77 @@
+"""Batches taken by index from a dataset held as one uint8 tensor on the training device."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import torch
+
+from lightcnn.data.sampler import epoch_permutation
+
+
+class TensorLoader:
+    """Iterate (uint8 images, int64 labels) batches of a split held as one tensor.
+
+    The tensors move to the training device once, at the first iteration; every batch is then
+    one index operation there. Shuffling depends only on (seed, epoch), as with
+    :class:`~lightcnn.data.sampler.EpochShuffleSampler`. Under DDP each rank takes every
+    ``world_size``-th index of the (padded) order, as ``DistributedSampler`` does.
+
+    Args:
+        images: uint8 images, shape (N, C, H, W).
+        labels: int64 labels, shape (N,).
+        batch_size: samples per batch (the last batch may be smaller).
+        shuffle: reshuffle every epoch.
+        seed: base seed of the shuffling.
+        epoch_fn: returns the current epoch.
+        device_fn: returns the device to hold the data on.
+        shard_fn: returns (rank, world_size).
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        epoch_fn: Callable[[], int],
+        device_fn: Callable[[], torch.device],
+        shard_fn: Callable[[], tuple[int, int]],
+    ) -> None:
+        self.images = images
+        self.labels = labels
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch_fn = epoch_fn
+        self.device_fn = device_fn
+        self.shard_fn = shard_fn
+
+    def _indices(self) -> torch.Tensor:
+        count = len(self.labels)
+        order = (
+            epoch_permutation(count, self.seed, self.epoch_fn())
+            if self.shuffle
+            else torch.arange(count)
+        )
+        rank, world_size = self.shard_fn()
+        if world_size > 1:
+            total = math.ceil(count / world_size) * world_size
+            order = torch.cat([order, order[: total - count]])[rank::world_size]
+        return order
+
+    def __len__(self) -> int:
+        _, world_size = self.shard_fn()
+        return math.ceil(math.ceil(len(self.labels) / world_size) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        device = self.device_fn()
+        if self.images.device != device:
+            self.images = self.images.to(device)
+            self.labels = self.labels.to(device)
+        order = self._indices().to(device)
+        for start in range(0, len(order), self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.images[index], self.labels[index]
