@@ -120,3 +120,30 @@ def test_offline_without_files_fails_with_a_short_clear_message(tmp_path: Path) 
         "t10k-labels-idx1-ubyte",
     ):
         assert name in output
+
+
+def test_gpu_speed_switches_compose_and_run_on_cpu(make_cfg) -> None:
+    cfg = make_cfg(
+        "debug=fdr",
+        "model.channels_last=true",
+        "trainer.precision=bf16-mixed",
+        "trainer.benchmark=true",
+    )
+    metrics, objects = train(cfg)
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+    weight = objects["model"].net.features[0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_compile_keeps_clean_state_dict_keys(make_cfg) -> None:
+    from hydra.utils import instantiate
+
+    cfg = make_cfg("model.compile=true")
+    model = instantiate(cfg.model, _convert_="all")
+    model.configure_model()
+    assert model._net_forward is not model.net.forward
+    keys = list(model.state_dict())
+    assert keys and all(
+        key.startswith(("net.", "train_acc", "val_acc", "test_acc")) for key in keys
+    )
+    assert not any("_orig_mod" in key for key in keys)

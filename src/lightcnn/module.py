@@ -44,6 +44,10 @@ class ImageClassifier(L.LightningModule):
             :mod:`lightcnn.callbacks.finetune`.
         backbone_lr_scale: LR multiplier of the pretrained layers.
         unfreeze_epoch: the epoch at which ``gradual`` unfreezes the pretrained layers.
+        channels_last: keep the network's weights and inputs in channels-last memory format
+            (faster convolutions on recent GPUs with mixed precision).
+        compile: run the network through ``torch.compile``. Only the inner network's forward is
+            compiled, so checkpoints keep clean ``net.*`` keys (no ``_orig_mod.``).
         **arch_kwargs: the backbone's own options (pool, padding, activation, ...).
     """
 
@@ -68,6 +72,8 @@ class ImageClassifier(L.LightningModule):
         finetune: str = "full",
         backbone_lr_scale: float = 0.1,
         unfreeze_epoch: int = 5,
+        channels_last: bool = False,
+        compile: bool = False,
         **arch_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -96,9 +102,20 @@ class ImageClassifier(L.LightningModule):
         self.example_input_array = torch.zeros(1, in_channels, image_size, image_size)
         metric = MulticlassAccuracy(num_classes=num_classes, average="micro")
         self.train_acc, self.val_acc, self.test_acc = metric.clone(), metric.clone(), metric.clone()
+        self._net_forward = self.net.forward  # replaced by its compiled form in configure_model
+
+    def configure_model(self) -> None:
+        """Apply the speed switches once the module is on its device."""
+        if self.hparams.channels_last:
+            self.net.to(memory_format=torch.channels_last)
+        if self.hparams.compile and self._net_forward == self.net.forward:
+            # a compiled function, not a module attribute: the state dict stays net.*
+            self._net_forward = torch.compile(self.net.forward)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        if self.hparams.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self._net_forward(x)
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
