@@ -1,0 +1,218 @@
+"""Seconds per training epoch: a hand-written PyTorch loop against lightcnn's two pipelines.
+
+Each run is a fresh subprocess (so peak memory is its own), repeats are interleaved
+(a, b, c, a, b, c, ...), and every variant trains the same network with the same optimizer,
+batch size, epochs and data:
+
+    a  plain: the dataset as one normalised float tensor, a hand-written loop
+    b  lightcnn, data.pipeline=tensor
+    c  lightcnn, data.pipeline=torchvision (per-sample transforms, DataLoader workers)
+
+Validation is off in every variant; the first epoch of each run is a warm-up and not timed.
+
+    python benchmarks/train_speed.py                       # LeNet-5 on MNIST (LIGHTCNN_DATA_DIR)
+    python benchmarks/train_speed.py --model alexnet_cifar --data cifar10 --limit 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VARIANTS = ("plain", "tensor", "torchvision")
+FAKE_CIFAR_NAME = "lightcnn-bench-cifar10"
+
+
+def run_plain(args: argparse.Namespace) -> list[float]:
+    import torch
+    import torch.nn.functional as F
+
+    from lightcnn.models import build_model
+
+    images, labels, channels, size = load_train(args)
+    torch.manual_seed(0)
+    net = build_model(args.model, num_classes=10, in_channels=channels, image_size=size)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    times = []
+    for _ in range(args.epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(labels))
+        for i in range(0, len(order), args.batch_size):
+            index = order[i : i + args.batch_size]
+            loss = F.cross_entropy(net(images[index]), labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def load_train(args: argparse.Namespace):
+    """The training split as the plain loop holds it: one normalised float tensor."""
+    import torch
+
+    from lightcnn.data import CIFAR10DataModule, MNISTDataModule
+
+    module = MNISTDataModule if args.data == "mnist" else CIFAR10DataModule
+    dm = module(args.data_dir, val_size=args.val_size, seed=0)
+    dm.setup("fit")
+    images, labels = dm.train_set.tensors
+    images, labels = images[: args.limit], labels[: args.limit]
+    mean = torch.tensor(dm.mean).view(1, -1, 1, 1)
+    std = torch.tensor(dm.std).view(1, -1, 1, 1)
+    return (images.float() / 255 - mean) / std, labels, dm.native_channels, dm.native_size
+
+
+def run_lightcnn(args: argparse.Namespace, pipeline: str) -> list[float]:
+    import lightning as L
+    from hydra import compose, initialize_config_dir
+
+    from lightcnn.config import CONF_DIR
+    from lightcnn.run import build
+
+    class EpochTimer(L.Callback):
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def on_train_epoch_start(self, trainer, module) -> None:
+            self.start = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer, module) -> None:
+            self.times.append(time.perf_counter() - self.start)
+
+    overrides = [
+        f"model={args.model}", f"data={args.data}", f"data.data_dir={args.data_dir}",
+        f"data.pipeline={pipeline}", f"data.batch_size={args.batch_size}",
+        f"data.val_size={args.val_size}", f"data.num_workers={args.workers}",
+        "data.random_crop=false", "data.horizontal_flip=false", "data.brightness=0",
+        "data.contrast=0", "model.optimizer=adam", "model.lr=0.001", "model.scheduler=none",
+        "model.weight_decay=0",
+    ]  # fmt: skip
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    L.seed_everything(0, verbose=False)
+    datamodule = build(cfg.data)
+    model = build(cfg.model, _convert_="all")
+    timer = EpochTimer()
+    trainer = L.Trainer(
+        accelerator="cpu", devices=1, max_epochs=args.epochs, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer],
+        limit_train_batches=args.limit // args.batch_size if args.limit else 1.0,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=datamodule)
+    return timer.times
+
+
+def child(args: argparse.Namespace) -> None:
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    if args.data == "cifar10" and FAKE_CIFAR_NAME in args.data_dir:
+        accept_checksums(Path(args.data_dir))
+    times = run_plain(args) if args.variant == "plain" else run_lightcnn(args, args.variant)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # loader workers
+    print(json.dumps({"times": times, "peak_mib": peak_kib / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--model", default="lenet5")
+    parser.add_argument("--data", default="mnist", choices=("mnist", "cifar10"))
+    parser.add_argument("--data-dir", default=os.environ.get("LIGHTCNN_DATA_DIR", "data"))
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=3, help="per run; the first is warm-up")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--val-size", type=int, default=5000)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    parser.add_argument("--workers", type=int, default=2, help="loader workers (torchvision)")
+    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.data == "cifar10" and not (Path(args.data_dir) / "cifar-10-batches-py").is_dir():
+        args.data_dir = fake_cifar10()
+    if args.variant:
+        child(args)
+        return
+    results: dict[str, list[dict]] = {name: [] for name in VARIANTS}
+    for repeat in range(args.repeats):
+        for name in VARIANTS:
+            command = [
+                sys.executable,
+                __file__,
+                *sys.argv[1:],
+                "--variant",
+                name,
+                "--data-dir",
+                str(args.data_dir),
+            ]
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            results[name].append(json.loads(out.strip().splitlines()[-1]))
+            timed = results[name][-1]["times"][1:]
+            print(
+                f"repeat {repeat + 1} {name:12s} {statistics.mean(timed):6.2f} s/epoch", flush=True
+            )
+    report(args, results)
+
+
+def report(args: argparse.Namespace, results: dict[str, list[dict]]) -> None:
+    epoch = {
+        n: statistics.median(t for r in rs for t in r["times"][1:]) for n, rs in results.items()
+    }
+    peak = {n: max(r["peak_mib"] for r in rs) for n, rs in results.items()}
+    print(f"\n{args.model} on {args.data}, batch {args.batch_size}, Adam, {args.repeats} repeats "
+          f"x {args.epochs - 1} timed epochs, {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"{'variant':14s}{'s/epoch':>9s}{'ratio':>8s}{'peak MiB':>10s}{'mem ratio':>11s}")
+    for name in VARIANTS:
+        print(f"{name:14s}{epoch[name]:9.2f}{epoch[name] / epoch['plain']:8.2f}"
+              f"{peak[name]:10.0f}{peak[name] / peak['plain']:11.2f}")  # fmt: skip
+
+
+def fake_cifar10() -> str:
+    """CIFAR-10-shaped random data in the real pickle format (no real CIFAR-10 here)."""
+    import pickle
+
+    import numpy as np
+    from torchvision.datasets import CIFAR10
+
+    root = Path(tempfile.gettempdir()) / FAKE_CIFAR_NAME
+    folder = root / CIFAR10.base_folder
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        for name, _ in CIFAR10.train_list + CIFAR10.test_list:
+            batch = {"data": rng.integers(0, 256, (10000, 3072), dtype=np.uint8),
+                     "labels": rng.integers(0, 10, 10000).tolist()}  # fmt: skip
+            (folder / name).write_bytes(pickle.dumps(batch))
+        meta = {"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                                "horse", "ship", "truck"]}  # fmt: skip
+        (folder / CIFAR10.meta["filename"]).write_bytes(pickle.dumps(meta))
+    return str(root)
+
+
+def accept_checksums(root: Path) -> None:
+    """Make torchvision accept the generated files' md5s, in this benchmark process only."""
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import calculate_md5
+
+    folder = root / CIFAR10.base_folder
+    CIFAR10.train_list = [[n, calculate_md5(str(folder / n))] for n, _ in CIFAR10.train_list]
+    CIFAR10.test_list = [[n, calculate_md5(str(folder / n))] for n, _ in CIFAR10.test_list]
+    name = CIFAR10.meta["filename"]
+    CIFAR10.meta = {**CIFAR10.meta, "md5": calculate_md5(str(folder / name))}
+
+
+if __name__ == "__main__":
+    main()
