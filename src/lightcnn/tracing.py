@@ -55,7 +55,9 @@ def trace(model: nn.Module, x: torch.Tensor) -> list[Traced]:
 
     def record(name: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            calls.append(Traced(name, module, tuple(inputs[0].shape[1:]), output.detach()))
+            # clone: a following in-place layer (ReLU(inplace=True)) would overwrite it
+            output = output.detach().clone()
+            calls.append(Traced(name, module, tuple(inputs[0].shape[1:]), output))
 
         return hook
 
