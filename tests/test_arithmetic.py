@@ -143,6 +143,17 @@ def test_lenet5_receptive_fields() -> None:
     assert receptive_field(paper.features, (1, 32, 32)) == Field(size=32, jump=4)
 
 
+@pytest.mark.parametrize(
+    ("size", "out", "expected"),
+    [(6, 6, Field(1, 1)), (13, 6, Field(3, 2)), (9, 1, Field(9, 9)), (5, None, Field(1, 1))],
+)
+def test_adaptive_pool_receptive_fields(size: int, out: int | None, expected: Field) -> None:
+    pool = nn.AdaptiveAvgPool2d((out, 1))
+    assert receptive_field(pool, (1, size, 1)) == expected
+    first, last = support(pool.double(), size, 0)
+    assert last - first + 1 == expected.size
+
+
 def test_unknown_layer_has_no_silent_rule() -> None:
     with pytest.raises(TypeError, match="no output-size rule for GELU"):
         layer_output_shape(nn.GELU(), (1, 4, 4))

@@ -33,7 +33,10 @@ def brute_min_pool(
         for j in range(out_w):
             rows = [r for r in range(i * s - p, i * s - p + d * k, d) if 0 <= r < h]
             cols = [c for c in range(j * s - p, j * s - p + d * k, d) if 0 <= c < w]
-            out[:, :, i, j] = x[:, :, rows][:, :, :, cols].amin((2, 3))
+            if not rows or not cols:  # a dilated window over padding only: min of nothing
+                out[:, :, i, j] = torch.inf
+            else:
+                out[:, :, i, j] = x[:, :, rows][:, :, :, cols].amin((2, 3))
     return out
 
 

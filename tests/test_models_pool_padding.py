@@ -17,6 +17,15 @@ from lightcnn.models.lenet import LENET_POOLS, Subsampling
 SIZES = {"lenet5": 28, "lenet5_1998": 32}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: a second intra-op thread only adds waiting (3× slower on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("pool", LENET_POOLS)
 @pytest.mark.parametrize("arch", sorted(SIZES))
