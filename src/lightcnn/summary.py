@@ -96,7 +96,7 @@ def summarize(model: nn.Module, input_shape: tuple[int, int, int]) -> Summary:
             Row(
                 name=call.name,
                 kind=type(call.module).__name__,
-                shape=tuple(call.output.shape[1:]),
+                shape=shape,
                 params=sum(p.numel() for p in call.module.parameters()),
                 macs=sum(flops.get(f"{root}.{call.name}", {}).values()) // 2,
                 field=field,
