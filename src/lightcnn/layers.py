@@ -1,7 +1,8 @@
-"""Building blocks shared by the models: activations, pooling, padding and shape arithmetic.
+"""Building blocks shared by the models: activations, pooling and padding, by name.
 
-The output-size arithmetic here sizes every model's first fully connected layer, so any
-pooling / padding / input-size combination builds without hand-written constants.
+Every factory takes the name a config uses (``pool: min``, ``padding: same``) and returns a fresh
+module. The shape arithmetic lives in ``lightcnn.arithmetic``; ``output_size`` and
+``layer_output_shape`` are re-exported here for existing callers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lightcnn.arithmetic import SHAPE_PRESERVING, layer_output_shape, output_size
 from lightcnn.errors import ConfigError
 
 # --------------------------------------------------------------------------- activations
@@ -28,6 +30,9 @@ class ScaledTanh(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.amplitude * torch.tanh(self.slope * x)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape  # element-wise
 
     def extra_repr(self) -> str:
         return f"amplitude={self.amplitude}, slope={self.slope:.4f}"
@@ -53,35 +58,38 @@ def make_activation(name: str) -> nn.Module:
 # --------------------------------------------------------------------------- pooling
 
 
-class MinPool2d(nn.Module):
-    """Min pooling: ``-maxpool(-x)``; keeps the darkest value of each window."""
+class MinPool2d(nn.MaxPool2d):
+    """Min pooling: ``-maxpool(-x)``; keeps the darkest value of each window.
+
+    A subclass of ``nn.MaxPool2d`` so that it shares its arguments, checks and shape rule;
+    padded positions never win (max pooling pads with -inf, so the negation pads with +inf).
+
+    Args:
+        kernel_size: window size.
+        stride: step between windows; defaults to ``kernel_size``.
+        padding: implicit padding on each side.
+        dilation: spacing of the window taps.
+        ceil_mode: round the output size up instead of down.
+    """
 
     def __init__(
         self,
         kernel_size: int,
         stride: int | None = None,
         padding: int = 0,
+        dilation: int = 1,
         ceil_mode: bool = False,
     ) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride or kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return -F.max_pool2d(
-            -x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"ceil_mode={self.ceil_mode}"
-        )
+        return -super().forward(-x)
 
 
-POOLS = ("max", "avg", "min")
+# Pools that slide a window: usable anywhere in a feature stack.
+POOLS = ("max", "avg", "min", "lp")
+# Pools over the whole map (output 1×1): heads, not inner layers.
+GLOBAL_POOLS = ("global_avg", "global_max")
 
 
 def make_pool(
@@ -90,16 +98,33 @@ def make_pool(
     stride: int | None = None,
     padding: int = 0,
     ceil_mode: bool = False,
+    *,
+    norm_type: float = 2.0,
 ) -> nn.Module:
     """Return a 2-d pooling layer.
 
     Args:
-        kind: ``max``, ``avg`` or ``min``.
+        kind: ``max``, ``avg``, ``min``, ``lp`` (power average ``(Σ x^p)^(1/p)``, see
+            ``nn.LPPool2d``), ``global_avg`` or ``global_max`` (one value per map; the window
+            arguments are ignored).
         kernel_size: window size.
         stride: step between windows; defaults to ``kernel_size`` (non-overlapping).
-        padding: implicit padding on each side (max pads with -inf, avg with zeros).
+        padding: implicit padding on each side, at most ``kernel_size // 2`` (max and min never
+            pick a padded position; avg and lp count it as zero).
         ceil_mode: round the output size up instead of down.
+        norm_type: the power p of ``lp`` pooling.
     """
+    if kind not in POOLS + GLOBAL_POOLS:
+        raise ConfigError(f"unknown pool {kind!r}; allowed: {', '.join(POOLS + GLOBAL_POOLS)}")
+    if kind == "global_avg":
+        return nn.AdaptiveAvgPool2d(1)
+    if kind == "global_max":
+        return nn.AdaptiveMaxPool2d(1)
+    if not 0 <= padding <= kernel_size // 2:
+        raise ConfigError(
+            f"pool padding={padding} is not allowed for kernel_size={kernel_size}; "
+            f"allowed: 0 to {kernel_size // 2} (half the kernel)"
+        )
     stride = stride or kernel_size
     if kind == "max":
         return nn.MaxPool2d(kernel_size, stride, padding, ceil_mode=ceil_mode)
@@ -107,7 +132,9 @@ def make_pool(
         return nn.AvgPool2d(kernel_size, stride, padding, ceil_mode=ceil_mode)
     if kind == "min":
         return MinPool2d(kernel_size, stride, padding, ceil_mode=ceil_mode)
-    raise ConfigError(f"unknown pool {kind!r}; allowed: {', '.join(POOLS)}")
+    lp = nn.LPPool2d(norm_type, kernel_size, stride, ceil_mode=ceil_mode)
+    # nn.LPPool2d has no padding argument: pad with zeros first (adds nothing to Σ x^p).
+    return nn.Sequential(nn.ZeroPad2d(padding), lp) if padding else lp
 
 
 # --------------------------------------------------------------------------- padding
@@ -165,6 +192,42 @@ class SamePad2d(nn.Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, mode={self.mode}{fill}"
 
 
+def make_padding(
+    padding: str,
+    kernel_size: int,
+    *,
+    stride: int = 1,
+    dilation: int = 1,
+    value: float = 0.0,
+) -> nn.Module:
+    """The border a conv or pool of ``kernel_size``/``stride`` needs to output ceil(n / stride).
+
+    Args:
+        padding: ``valid`` (none: ``nn.Identity``), ``same`` or ``zeros`` (a zero border),
+            ``constant`` (a border of ``value``), ``reflect``, ``replicate`` or ``circular``.
+        kernel_size: the following layer's kernel size.
+        stride: the following layer's stride.
+        dilation: the following layer's dilation.
+        value: fill value of ``constant`` padding.
+    """
+    if padding not in PADDINGS:
+        raise ConfigError(f"unknown padding {padding!r}; allowed: {', '.join(PADDINGS)}")
+    if padding == "valid":
+        return nn.Identity()
+    mode = "constant" if padding in ("same", "zeros") else padding
+    fill = value if padding == "constant" else 0.0
+    if stride > 1:  # the amount depends on the input size
+        return SamePad2d(kernel_size, stride, dilation, mode, fill)
+    total = dilation * (kernel_size - 1)
+    before, after = total // 2, total - total // 2  # an odd total puts the extra pixel after
+    amounts = (before, after, before, after)  # left, right, top, bottom
+    if mode == "constant":
+        return nn.ConstantPad2d(amounts, fill)
+    return {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d}.get(
+        mode, nn.CircularPad2d
+    )(amounts)
+
+
 def make_conv(
     in_channels: int,
     out_channels: int,
@@ -186,123 +249,25 @@ def make_conv(
         padding: ``valid`` (no padding: each 5×5 conv shrinks a map by 4), ``same`` or ``zeros``
             (zero border so that the output is ceil(n / stride)), or a border of the same size
             filled by ``constant`` (``padding_value``), ``reflect``, ``replicate`` or
-            ``circular``.
+            ``circular`` (see ``make_padding``).
         padding_value: fill value of ``constant`` padding.
         dilation: spacing of the kernel taps.
         groups: grouped convolution.
+
+    Returns:
+        The ``nn.Conv2d`` itself when it can pad by itself (valid, or a symmetric zero border),
+        else ``nn.Sequential(padding, conv)``.
     """
-    if padding not in PADDINGS:
-        raise ConfigError(f"unknown padding {padding!r}; allowed: {', '.join(PADDINGS)}")
+    pad = make_padding(padding, kernel_size, stride=stride, dilation=dilation, value=padding_value)
     conv = nn.Conv2d(
         in_channels, out_channels, kernel_size, stride, dilation=dilation, groups=groups
     )
-    if padding == "valid":
+    if isinstance(pad, nn.Identity):
         return conv
-    total = dilation * (kernel_size - 1)
-    if padding in ("same", "zeros") and stride == 1 and total % 2 == 0:
-        conv.padding = (total // 2, total // 2)  # symmetric zero padding: let the conv do it
+    if isinstance(pad, nn.ConstantPad2d) and pad.value == 0 and len(set(pad.padding)) == 1:
+        conv.padding = (pad.padding[0], pad.padding[0])  # symmetric zeros: the conv does it
         return conv
-    mode = "constant" if padding in ("same", "zeros") else padding
-    value = padding_value if padding == "constant" else 0.0
-    return nn.Sequential(SamePad2d(kernel_size, stride, dilation, mode, value), conv)
-
-
-# --------------------------------------------------------------------------- arithmetic
-
-
-def output_size(
-    size: int,
-    kernel_size: int,
-    stride: int = 1,
-    padding: int = 0,
-    dilation: int = 1,
-    ceil_mode: bool = False,
-) -> int:
-    """Spatial output size of a convolution or pooling window along one axis.
-
-    ``floor((n + 2p - d(k-1) - 1) / s) + 1``, or ``ceil`` with ``ceil_mode`` (where, as in
-    PyTorch, the last window must start inside the input or its left padding).
-
-    Args:
-        size: input size n.
-        kernel_size: k.
-        stride: s.
-        padding: p, added on both sides.
-        dilation: d.
-        ceil_mode: round up instead of down (pooling only).
-    """
-    span = size + 2 * padding - dilation * (kernel_size - 1) - 1
-    if ceil_mode:
-        out = math.ceil(span / stride) + 1
-        if (out - 1) * stride >= size + padding:
-            out -= 1
-    else:
-        out = span // stride + 1
-    return out
-
-
-def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (value[0], value[1])
-
-
-def layer_output_shape(layer: nn.Module, shape: tuple[int, int, int]) -> tuple[int, ...]:
-    """Output shape (C, H, W) — or (features,) after a flatten — of one layer.
-
-    Args:
-        layer: a conv, pooling, padding, flatten, linear or shape-preserving layer, or a
-            Sequential of them, or any module with an ``output_shape(shape)`` method.
-        shape: input shape without the batch dimension.
-    """
-    if hasattr(layer, "output_shape"):
-        return tuple(layer.output_shape(shape))
-    if isinstance(layer, nn.Sequential):
-        for child in layer:
-            shape = layer_output_shape(child, shape)
-        return shape
-    if isinstance(layer, nn.Conv2d):
-        c, h, w = shape
-        if isinstance(layer.padding, str):
-            raise ConfigError("string conv padding is not supported; use an integer padding")
-        k, s, p, d = (
-            _pair(v) for v in (layer.kernel_size, layer.stride, layer.padding, layer.dilation)
-        )
-        return (
-            layer.out_channels,
-            output_size(h, k[0], s[0], p[0], d[0]),
-            output_size(w, k[1], s[1], p[1], d[1]),
-        )
-    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d, MinPool2d)):
-        c, h, w = shape
-        k, s, p = (_pair(v) for v in (layer.kernel_size, layer.stride, layer.padding))
-        d = _pair(getattr(layer, "dilation", 1))
-        ceil = layer.ceil_mode
-        return (
-            c,
-            output_size(h, k[0], s[0], p[0], d[0], ceil),
-            output_size(w, k[1], s[1], p[1], d[1], ceil),
-        )
-    if isinstance(layer, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
-        h, w = _pair(layer.output_size)
-        return (shape[0], h or shape[1], w or shape[2])
-    if isinstance(layer, nn.Flatten):
-        return (math.prod(shape),)
-    if isinstance(layer, nn.Linear):
-        return (layer.out_features,)
-    if isinstance(layer, SHAPE_PRESERVING):
-        return shape
-    raise TypeError(f"no output-size rule for {type(layer).__name__}")
-
-
-SHAPE_PRESERVING = (
-    nn.ReLU,
-    nn.Tanh,
-    nn.Sigmoid,
-    ScaledTanh,
-    nn.Dropout,
-    nn.BatchNorm2d,
-    nn.LocalResponseNorm,
-    nn.Identity,
-)
+    return nn.Sequential(pad, conv)
 
 
 def _lookup(kind: str, name: str, table: dict) -> object:
@@ -310,3 +275,21 @@ def _lookup(kind: str, name: str, table: dict) -> object:
         return table[name]
     except KeyError:
         raise ConfigError(f"unknown {kind} {name!r}; allowed: {', '.join(table)}") from None
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "GLOBAL_POOLS",
+    "PADDINGS",
+    "POOLS",
+    "SHAPE_PRESERVING",
+    "MinPool2d",
+    "SamePad2d",
+    "ScaledTanh",
+    "layer_output_shape",
+    "make_activation",
+    "make_conv",
+    "make_padding",
+    "make_pool",
+    "output_size",
+]

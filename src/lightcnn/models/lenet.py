@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lightcnn.errors import ConfigError
-from lightcnn.layers import layer_output_shape, make_activation, make_conv, make_pool
+from lightcnn.layers import (
+    POOLS,
+    layer_output_shape,
+    make_activation,
+    make_conv,
+    make_padding,
+    make_pool,
+)
+
+# LeNet's pooling choices: the paper's trainable subsampling or any window pool. Global pools
+# are left out: they would shrink the maps to 1×1 before the second convolution.
+LENET_POOLS = ("subsample", *POOLS)
 
 
 class LeNet5(nn.Module):
     """LeNet-5 in its modern form.
 
     conv 6@5×5 → act → pool 2 → conv 16@5×5 → act → pool 2 → FC 120 → FC 84 → num_classes.
-    With the defaults on a 28×28 MNIST digit the maps shrink 28→24→12→8→4; the first fully
-    connected layer is sized from the arithmetic, so any input size, pooling or padding builds.
+    With the defaults on a 28×28 MNIST digit the maps shrink 28→24→12→8→4 (28→28→14→14→7 with
+    ``padding="same"``); the first fully connected layer is sized from the arithmetic, so any
+    input size, pooling or padding builds.
+
+    Args:
+        num_classes: output classes.
+        in_channels: image channels.
+        image_size: image side.
+        pool: ``subsample`` (LeNet's trainable subsampling), ``max``, ``avg``, ``min`` or ``lp``.
+        padding: ``valid``, ``same``, ``zeros``, ``constant``, ``reflect``, ``replicate`` or
+            ``circular`` (see ``lightcnn.layers.make_padding``).
+        padding_value: fill value of ``constant`` padding.
+        activation: ``relu``, ``tanh``, ``sigmoid`` or ``scaled_tanh``.
     """
 
     def __init__(
@@ -26,16 +47,17 @@ class LeNet5(nn.Module):
         image_size: int = 28,
         pool: str = "max",
         padding: str = "valid",
+        padding_value: float = 0.0,
         activation: str = "relu",
     ) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            make_conv(in_channels, 6, 5, padding=padding),
+            make_conv(in_channels, 6, 5, padding=padding, padding_value=padding_value),
             make_activation(activation),
-            make_pool(pool, 2),
-            make_conv(6, 16, 5, padding=padding),
+            _make_pool(pool, 6),
+            make_conv(6, 16, 5, padding=padding, padding_value=padding_value),
             make_activation(activation),
-            make_pool(pool, 2),
+            _make_pool(pool, 16),
         )
         flat = _flat_features(self.features, (in_channels, image_size, image_size), "lenet5")
         self.classifier = nn.Sequential(
@@ -50,26 +72,31 @@ class LeNet5(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
-class Subsampling(nn.Module):
+class Subsampling(nn.AvgPool2d):
     """LeNet-5's trainable subsampling (S2, S4).
 
     Each map sums a 2×2 window, multiplies it by a trainable coefficient and adds a trainable
-    bias: two parameters per map.
+    bias: two parameters per map. An average pool underneath, so the shape arithmetic and the
+    receptive field treat it as one.
     """
 
     def __init__(self, channels: int, kernel_size: int = 2) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
+        super().__init__(kernel_size)
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        window_sum = F.avg_pool2d(x, self.kernel_size) * self.kernel_size**2
+        window_sum = super().forward(x) * self.kernel_size**2
         return window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
-    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
-        c, h, w = shape
-        return (c, h // self.kernel_size, w // self.kernel_size)
+
+def _make_pool(kind: str, channels: int) -> nn.Module:
+    """LeNet's 2×2 pooling layer of ``kind`` over ``channels`` maps."""
+    if kind not in LENET_POOLS:
+        raise ConfigError(
+            f"model.pool={kind!r} is not a LeNet-5 pooling; allowed: {', '.join(LENET_POOLS)}"
+        )
+    return Subsampling(channels) if kind == "subsample" else make_pool(kind, 2)
 
 
 # Table I of LeCun et al. (1998): the S2 maps each C3 map sees.
@@ -120,9 +147,13 @@ class PartialConv(nn.Module):
         return torch.cat(outs, 1).index_select(1, self.order)
 
     def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
-        return layer_output_shape(
-            nn.Conv2d(1, self.out_channels, self.kernel_size, padding=self.padding), shape
-        )
+        _, h, w = shape
+        side = self.kernel_size - 1 - 2 * self.padding
+        return (self.out_channels, h - side, w - side)
+
+    def receptive_window(self) -> tuple[int, int]:
+        """(kernel size, stride) for the receptive-field arithmetic."""
+        return self.kernel_size, 1
 
 
 class LeNet5_1998(nn.Module):
@@ -133,6 +164,19 @@ class LeNet5_1998(nn.Module):
     F6 is squashed by 1.7159·tanh(2a/3). Trainable parameters per layer: C1 156, S2 12,
     C3 1516, S4 32, C5 48120, F6 10164. The paper's RBF output units are replaced by a linear
     layer trained with cross-entropy, as in most reproductions.
+
+    Args:
+        num_classes: output classes.
+        in_channels: image channels.
+        image_size: image side (32 in the paper).
+        pool: S2 and S4: ``subsample`` (the paper's trainable subsampling, squashed after it),
+            or ``max``, ``avg``, ``min``, ``lp`` (fixed pools; no second squashing after them,
+            since the maps they pool are squashed already).
+        padding: border of C1 and C3 (``valid`` in the paper; see
+            ``lightcnn.layers.make_padding``). C5 stays a valid 5×5 convolution: in the paper it
+            is a fully connected layer over S4.
+        padding_value: fill value of ``constant`` padding.
+        activation: the squashing function (``scaled_tanh`` in the paper).
     """
 
     def __init__(
@@ -141,23 +185,37 @@ class LeNet5_1998(nn.Module):
         num_classes: int = 10,
         in_channels: int = 1,
         image_size: int = 32,
+        pool: str = "subsample",
+        padding: str = "valid",
+        padding_value: float = 0.0,
         activation: str = "scaled_tanh",
     ) -> None:
         super().__init__()
+        c3 = PartialConv(C3_TABLE, 5)
         self.features = nn.Sequential()
-        self.features.add_module("C1", nn.Conv2d(in_channels, 6, 5))
+        self.features.add_module(
+            "C1", make_conv(in_channels, 6, 5, padding=padding, padding_value=padding_value)
+        )
         self.features.add_module("act1", make_activation(activation))
-        self.features.add_module("S2", Subsampling(6))
-        self.features.add_module("act2", make_activation(activation))
-        self.features.add_module("C3", PartialConv(C3_TABLE, 5))
+        self.features.add_module("S2", _make_pool(pool, 6))
+        if pool == "subsample":  # subsampling is affine: the paper squashes its output
+            self.features.add_module("act2", make_activation(activation))
+        self.features.add_module(
+            "C3",
+            c3
+            if padding == "valid"
+            else nn.Sequential(make_padding(padding, 5, value=padding_value), c3),
+        )
         self.features.add_module("act3", make_activation(activation))
-        self.features.add_module("S4", Subsampling(16))
-        self.features.add_module("act4", make_activation(activation))
+        self.features.add_module("S4", _make_pool(pool, 16))
+        if pool == "subsample":
+            self.features.add_module("act4", make_activation(activation))
         _, h, w = layer_output_shape(self.features, (in_channels, image_size, image_size))
         if h < 5 or w < 5:
             raise ConfigError(
-                f"lenet5_1998 needs image_size >= 32 (C5 is a 5×5 convolution over S4), "
-                f"got {image_size}"
+                f"lenet5_1998 needs S4 maps of at least 5×5 for its 5×5 C5 convolution "
+                f"(image_size >= 32 with padding=valid); image_size={image_size} with "
+                f"padding={padding} gives {h}×{w}"
             )
         # C5 is a convolution over the whole 5×5 S4 map for a 32×32 input (a fully connected
         # layer in effect); larger inputs leave a larger map, which is flattened.
