@@ -65,7 +65,8 @@ def load_train(args: argparse.Namespace):
     dm = module(args.data_dir, val_size=args.val_size, seed=0)
     dm.setup("fit")
     images, labels = dm.train_set.tensors
-    images, labels = images[: args.limit], labels[: args.limit]
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
     mean = torch.tensor(dm.mean).view(1, -1, 1, 1)
     std = torch.tensor(dm.std).view(1, -1, 1, 1)
     return (images.float() / 255 - mean) / std, labels, dm.native_channels, dm.native_size

@@ -45,7 +45,7 @@ def test_short_run_writes_the_run_directory(make_cfg, tmp_path: Path, arch: str)
     assert "last.ckpt" in checkpoints and len(checkpoints) == 2
     assert Path(written["ckpt_path"]).parent == run_dir / "checkpoints"
     assert {
-        "train/loss_step",
+        "train/loss",
         "train/loss_epoch",
         "train/acc",
         "val/acc",

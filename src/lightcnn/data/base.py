@@ -326,10 +326,24 @@ class ImageDataModule(L.LightningDataModule):
         if not isinstance(batch, list | tuple) or batch[0].dtype != torch.uint8:
             return batch
         images, labels = batch
+        training = self.trainer is not None and self.trainer.training
+        if not training and self.image_size == self.native_size:
+            # one fused op: (x / 255 - mean) / std
+            scale, shift = self._affine(images.device)
+            return torch.addcmul(shift, images.float(), scale), labels
         images = images.float().div_(255)
-        if self.trainer is not None and self.trainer.training:
+        if training:
             images = self.augment_batch(images)
         return self.finish_batch(images), labels
+
+    def _affine(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, shift) with x·scale + shift = (x/255 - mean)/std, cached per device."""
+        if getattr(self, "_affine_cache", (None,))[0] != device:
+            mean, std = (
+                torch.tensor(v, device=device).view(1, -1, 1, 1) for v in self.statistics()
+            )
+            self._affine_cache = (device, 1 / (255 * std), -mean / std)
+        return self._affine_cache[1], self._affine_cache[2]
 
     def finish_batch(self, images: torch.Tensor) -> torch.Tensor:
         """Fit a float batch in [0, 1] to the model's size and channels, then normalise."""
@@ -343,11 +357,8 @@ class ImageDataModule(L.LightningDataModule):
                 images = F.interpolate(images, size, mode="bilinear", antialias=True)
         if self.num_channels != images.shape[1]:
             images = images.expand(-1, self.num_channels, -1, -1)
-        mean, std = self.statistics()
-        shape = (1, -1, 1, 1)
-        mean = torch.tensor(mean, device=images.device).view(shape)
-        std = torch.tensor(std, device=images.device).view(shape)
-        return (images - mean) / std
+        scale, shift = self._affine(images.device)
+        return torch.addcmul(shift, images, scale * 255)
 
     def statistics(self) -> tuple[list[float], list[float]]:
         """Mean and std per delivered channel."""
