@@ -33,7 +33,7 @@ CONFIG_CASES: dict[str, tuple[list[str], str]] = {
         "model.optimizer='rmsprop' is not allowed: it must be one of adam, adamw, sgd",
     ),
     "scheduler": (["model.scheduler=poly"], "model.scheduler='poly' is not allowed"),
-    "pool": (["model.pool=median"], "unknown pool 'median'; allowed: max"),
+    "pool": (["model.pool=median"], "model.pool='median' is not a LeNet-5 pooling; allowed:"),
     "padding": (["model.padding=mirror"], "unknown padding 'mirror'; allowed: valid, same"),
     "activation": (["model.activation=gelu"], "unknown activation 'gelu'; allowed: relu"),
     "too_small": (["data.image_size=8"], "input 8×8 is too small"),
