@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lightcnn.errors import ConfigError
-from lightcnn.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
+from lightcnn.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler, can_fuse
 
 
 def params() -> list[torch.nn.Parameter]:
@@ -64,3 +64,28 @@ def test_unknown_names_list_the_allowed_ones() -> None:
     optimizer = build_optimizer("sgd", params(), lr=0.1)
     with pytest.raises(ConfigError, match="model.scheduler='poly'"):
         build_scheduler("poly", optimizer, total_steps=10, max_epochs=1)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_fused_optimizers_take_the_same_steps_as_the_default_ones(name: str) -> None:
+    torch.manual_seed(0)
+    start, grads = torch.randn(5), [torch.randn(5) for _ in range(3)]
+    results = []
+    for fused in (False, True):
+        weight = torch.nn.Parameter(start.clone())
+        optimizer = build_optimizer(name, [weight], lr=0.1, weight_decay=0.01, fused=fused)
+        assert optimizer.param_groups[0]["fused"] is (True if fused else None)
+        for grad in grads:
+            weight.grad = grad.clone()
+            optimizer.step()
+        results.append(weight.detach())
+    torch.testing.assert_close(results[1], results[0])
+
+
+def test_fusing_needs_floating_point_parameters_and_no_clipping_under_a_grad_scaler() -> None:
+    assert can_fuse(params())
+    assert can_fuse([{"params": params(), "name": "head"}])
+    assert not can_fuse(params(), scaled_clipping=True)
+    assert not can_fuse([torch.nn.Parameter(torch.zeros(3, device="meta"))])
+    assert not can_fuse([torch.zeros(3, dtype=torch.long)])
+    assert not can_fuse([])

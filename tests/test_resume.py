@@ -73,6 +73,9 @@ def test_sigterm_mid_epoch_then_resume_matches_an_uninterrupted_run(
     for name in ("val/acc", "val/loss", "test/acc", "test/loss"):
         assert result[name] == expected[name], name
     assert 0.3 < result["test/acc"] < 0.95
+    # the history carries over in the checkpoint: every epoch once, with the same val/acc
+    assert [entry["epoch"] for entry in result["history"]] == [1, 2, 3]
+    assert [e["val/acc"] for e in result["history"]] == [e["val/acc"] for e in expected["history"]]
     # One TensorBoard run: both processes wrote into the same folder, one val/acc per epoch.
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()

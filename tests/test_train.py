@@ -25,6 +25,8 @@ def test_fast_dev_run_through_the_python_api(make_cfg) -> None:
     assert 0.0 <= metrics["test/acc"] <= 1.0
     assert metrics["ckpt_path"] is None  # fast_dev_run writes no checkpoint
     assert objects["trainer"].fast_dev_run
+    # the fused optimizer update, on the CPU as on GPUs
+    assert objects["trainer"].optimizers[0].param_groups[0]["fused"] is True
 
 
 @pytest.mark.parametrize("arch", ["lenet5", "lenet5_1998"])
@@ -44,6 +46,13 @@ def test_short_run_writes_the_run_directory(make_cfg, tmp_path: Path, arch: str)
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert "last.ckpt" in checkpoints and len(checkpoints) == 2
     assert Path(written["ckpt_path"]).parent == run_dir / "checkpoints"
+    # one history entry per epoch, in time order, read before the test ran
+    history = written["history"]
+    assert [entry["epoch"] for entry in history] == list(range(1, cfg.trainer.max_epochs + 1))
+    elapsed = [entry["elapsed_s"] for entry in history]
+    assert 0 < elapsed[0] <= elapsed[-1] <= written["wall_time_s"]
+    assert {"val/acc", "val/loss", "train/acc"} <= set(history[-1])
+    assert set(written["time_to_val_acc_s"]) <= {"0.5", "0.9", "0.95", "0.98", "0.99"}
     assert {
         "train/loss",
         "train/loss_epoch",

@@ -12,7 +12,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from lightcnn.callbacks.finetune import FinetunePolicy, check_finetune, is_pretrained, param_groups
 from lightcnn.models import build_model, check_input
-from lightcnn.optim import build_optimizer, build_scheduler
+from lightcnn.optim import build_optimizer, build_scheduler, can_fuse
 
 
 class ImageClassifier(L.LightningModule):
@@ -160,13 +160,18 @@ class ImageClassifier(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
+        params = param_groups(
+            self.net, hp.finetune, lr=hp.lr, backbone_lr_scale=hp.backbone_lr_scale
+        )
+        scaled_clipping = bool(self.trainer.gradient_clip_val) and self.trainer.scaler is not None
         optimizer = build_optimizer(
             hp.optimizer,
-            param_groups(self.net, hp.finetune, lr=hp.lr, backbone_lr_scale=hp.backbone_lr_scale),
+            params,
             lr=hp.lr,
             weight_decay=hp.weight_decay,
             momentum=hp.momentum,
             nesterov=hp.nesterov,
+            fused=can_fuse(params, scaled_clipping=scaled_clipping),
         )
         scheduler = build_scheduler(
             hp.scheduler,

@@ -20,13 +20,16 @@ from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard
+from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard, TrainingHistory
+from lightcnn.callbacks.history import seconds_since_start
 from lightcnn.checkpoint_io import AtomicCheckpointIO
 from lightcnn.errors import LightcnnError
 from lightcnn.resume import LAST
 from lightcnn.validation import validate_config
 
 log = logging.getLogger("lightcnn")
+# metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
+TIME_TO_ACC_THRESHOLDS = [0.5, 0.9, 0.95, 0.98, 0.99]
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:
@@ -62,6 +65,33 @@ def build_loggers(cfg: DictConfig | None) -> list[Logger]:
         cfg: the ``logger`` config: a mapping of name → ``_target_`` config.
     """
     return [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
+
+
+def build_trainer(
+    cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None
+) -> tuple[L.Trainer, list[Logger]]:
+    """The run's Trainer, with lightcnn's own callbacks and checkpoint IO, and its loggers.
+
+    Args:
+        cfg: the composed ``train`` config.
+        extra_callbacks: more callbacks (the benchmark's epoch timer).
+    """
+    loggers = build_loggers(cfg.get("logger"))
+    callbacks = [
+        *build_callbacks(cfg.get("callbacks")),
+        EpochSeed(cfg.seed),
+        NonFiniteLossGuard(),
+        TrainingHistory(),
+        *(extra_callbacks or []),
+    ]
+    trainer = build(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        enable_progress_bar=interactive(),
+        plugins=[AtomicCheckpointIO()],
+    )
+    return trainer, loggers
 
 
 def hparams_for_logging(cfg: DictConfig) -> dict[str, Any]:
@@ -125,15 +155,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     L.seed_everything(cfg.seed, workers=True)
     datamodule: L.LightningDataModule = build(cfg.data)
     model: L.LightningModule = build(cfg.model, _convert_="all")
-    loggers = build_loggers(cfg.get("logger"))
-    callbacks = [*build_callbacks(cfg.get("callbacks")), EpochSeed(cfg.seed), NonFiniteLossGuard()]
-    trainer: L.Trainer = build(
-        cfg.trainer,
-        callbacks=callbacks,
-        logger=loggers or False,
-        enable_progress_bar=interactive(),
-        plugins=[AtomicCheckpointIO()],
-    )
+    trainer, loggers = build_trainer(cfg)
 
     if cfg.get("ckpt_path"):
         log.info("Resuming from %s", cfg.ckpt_path)
@@ -145,6 +167,11 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             raise
         explain_interruption(trainer, run_dir)
         sys.exit(143 if isinstance(stop, SIGTERMException) else 130)
+
+    # read now: validate/test below restore the best checkpoint's (shorter) history
+    history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
+    epochs = list(history.epochs)
+    time_to_val_acc = history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS)
 
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint and checkpoint.best_model_path else None
@@ -164,6 +191,11 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             if name in metrics
         )
         log.info("Result (%s): %s", source, summary)
+    metrics |= {
+        "history": epochs,
+        "time_to_val_acc_s": time_to_val_acc,
+        "wall_time_s": round(seconds_since_start(), 2),
+    }
     write_json(run_dir / "metrics.json", metrics)
     log_final_hparams(loggers, cfg, metrics)
     log.info("Run directory: %s", run_dir)

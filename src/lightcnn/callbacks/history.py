@@ -1,0 +1,82 @@
+"""Per-epoch metrics with the wall time since the process started, for ``metrics.json``.
+
+Time-to-accuracy is read from the run's own files: each entry of ``history`` says when (in
+seconds since the training process started, start-up included) an epoch's validation ended.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+
+def process_start_time() -> float:
+    """The Unix time this process started (Linux ``/proc``), else the time of this import.
+
+    The process's own start counts the interpreter, imports and config composition, which a
+    user waits for as much as for the epochs.
+    """
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        age = uptime - ticks / os.sysconf("SC_CLK_TCK")
+        return time.time() - age
+    except (OSError, ValueError, IndexError):
+        return IMPORT_TIME
+
+
+IMPORT_TIME = time.time()
+PROCESS_START = process_start_time()
+
+
+def seconds_since_start() -> float:
+    """Wall-clock seconds since this process started."""
+    return time.time() - PROCESS_START
+
+
+class TrainingHistory(L.Callback):
+    """Record, after each training epoch and its validation, the epoch's scalar ``train/*`` and
+    ``val/*`` metrics and ``elapsed_s`` (seconds since the process started).
+
+    The history is saved in checkpoints, so a resumed run keeps the epochs before the
+    interruption (their ``elapsed_s`` counted in the process that ran them).
+    """
+
+    def __init__(self) -> None:
+        self.epochs: list[dict[str, Any]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        entry: dict[str, Any] = {
+            "epoch": trainer.current_epoch + 1,
+            "elapsed_s": round(seconds_since_start(), 2),
+        }
+        for name, value in sorted(trainer.callback_metrics.items()):
+            if name.startswith(("train/", "val/")) and value.numel() == 1:
+                entry[name] = float(value)
+        self.epochs.append(entry)
+
+    def first_reaching(self, metric: str, thresholds: list[float]) -> dict[str, float]:
+        """``{threshold: elapsed_s}`` of the first epoch whose ``metric`` reached each
+        threshold (thresholds never reached are left out).
+
+        Args:
+            metric: a recorded metric, e.g. ``val/acc``.
+            thresholds: the levels to look for.
+        """
+        reached = {}
+        for threshold in thresholds:
+            for entry in self.epochs:
+                if entry.get(metric, float("-inf")) >= threshold:
+                    reached[str(threshold)] = entry["elapsed_s"]
+                    break
+        return reached
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.epochs = list(state_dict["epochs"])
