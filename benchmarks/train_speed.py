@@ -4,11 +4,15 @@ Each run is a fresh subprocess (so peak memory is its own), repeats are interlea
 (a, b, c, a, b, c, ...), and every variant trains the same network with the same optimizer,
 batch size, epochs and data:
 
-    a  plain: the dataset as one normalised float tensor, a hand-written loop
+    a  plain: the dataset as one normalised float tensor, a hand-written loop, torch.optim.Adam
+       as constructed by default
     b  lightcnn, data.pipeline=tensor
     c  lightcnn, data.pipeline=torchvision (per-sample transforms, DataLoader workers)
+    plain_fused: a with Adam(fused=True), the update lightcnn uses where it applies; the
+       reference that isolates lightcnn's own overhead
 
-Validation is off in every variant; the first epoch of each run is a warm-up and not timed.
+b and c run through lightcnn's own run setup (callbacks, checkpoints, TensorBoard logger,
+validation) and time the training batches only; the first epoch of each run is a warm-up.
 
     python benchmarks/train_speed.py                       # LeNet-5 on MNIST (LIGHTCNN_DATA_DIR)
     python benchmarks/train_speed.py --model alexnet_cifar --data cifar10 --limit 5000
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,11 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
-VARIANTS = ("plain", "tensor", "torchvision")
+VARIANTS = ("plain", "tensor", "torchvision", "plain_fused")
 FAKE_CIFAR_NAME = "lightcnn-bench-cifar10"
 
 
-def run_plain(args: argparse.Namespace) -> list[float]:
+def run_plain(args: argparse.Namespace, fused: bool = False) -> list[float]:
     import torch
     import torch.nn.functional as F
 
@@ -40,7 +45,7 @@ def run_plain(args: argparse.Namespace) -> list[float]:
     images, labels, channels, size = load_train(args)
     torch.manual_seed(0)
     net = build_model(args.model, num_classes=10, in_channels=channels, image_size=size)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
     times = []
     for _ in range(args.epochs):
         start = time.perf_counter()
@@ -73,29 +78,38 @@ def load_train(args: argparse.Namespace):
 
 
 def run_lightcnn(args: argparse.Namespace, pipeline: str) -> list[float]:
+    """Train through lightcnn's own run setup (``run.build_trainer``: its callbacks, checkpoints,
+    TensorBoard logger and validation), timing the training batches of each epoch."""
     import lightning as L
     from hydra import compose, initialize_config_dir
 
     from lightcnn.config import CONF_DIR
-    from lightcnn.run import build
+    from lightcnn.run import build, build_trainer
 
     class EpochTimer(L.Callback):
+        """Seconds from an epoch's start to the end of its last training batch (validation
+        and checkpointing, which the plain loop does not do, are left out)."""
+
         def __init__(self) -> None:
             self.times: list[float] = []
 
         def on_train_epoch_start(self, trainer, module) -> None:
             self.start = time.perf_counter()
 
-        def on_train_epoch_end(self, trainer, module) -> None:
-            self.times.append(time.perf_counter() - self.start)
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+            if batch_idx + 1 == trainer.num_training_batches:
+                self.times.append(time.perf_counter() - self.start)
 
+    output_dir = tempfile.mkdtemp(prefix="lightcnn-bench-run-")
     overrides = [
         f"model={args.model}", f"data={args.data}", f"data.data_dir={args.data_dir}",
         f"data.pipeline={pipeline}", f"data.batch_size={args.batch_size}",
         f"data.val_size={args.val_size}", f"data.num_workers={args.workers}",
         "data.random_crop=false", "data.horizontal_flip=false", "data.brightness=0",
         "data.contrast=0", "model.optimizer=adam", "model.lr=0.001", "model.scheduler=none",
-        "model.weight_decay=0",
+        "model.weight_decay=0", "model.label_smoothing=0", f"trainer.max_epochs={args.epochs}",
+        "trainer.accelerator=cpu", f"paths.output_dir={output_dir}", "seed=0",
+        f"trainer.limit_train_batches={args.limit // args.batch_size if args.limit else 1.0}",
     ]  # fmt: skip
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
@@ -103,13 +117,9 @@ def run_lightcnn(args: argparse.Namespace, pipeline: str) -> list[float]:
     datamodule = build(cfg.data)
     model = build(cfg.model, _convert_="all")
     timer = EpochTimer()
-    trainer = L.Trainer(
-        accelerator="cpu", devices=1, max_epochs=args.epochs, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer],
-        limit_train_batches=args.limit // args.batch_size if args.limit else 1.0,
-    )  # fmt: skip
+    trainer, _ = build_trainer(cfg, extra_callbacks=[timer])
     trainer.fit(model, datamodule=datamodule)
+    shutil.rmtree(output_dir, ignore_errors=True)
     return timer.times
 
 
@@ -121,7 +131,10 @@ def child(args: argparse.Namespace) -> None:
     warnings.filterwarnings("ignore")
     if args.data == "cifar10" and FAKE_CIFAR_NAME in args.data_dir:
         accept_checksums(Path(args.data_dir))
-    times = run_plain(args) if args.variant == "plain" else run_lightcnn(args, args.variant)
+    if args.variant.startswith("plain"):
+        times = run_plain(args, fused=args.variant == "plain_fused")
+    else:
+        times = run_lightcnn(args, args.variant)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_kib += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # loader workers
     print(json.dumps({"times": times, "peak_mib": peak_kib / 1024}))
@@ -175,10 +188,16 @@ def report(args: argparse.Namespace, results: dict[str, list[dict]]) -> None:
     peak = {n: max(r["peak_mib"] for r in rs) for n, rs in results.items()}
     print(f"\n{args.model} on {args.data}, batch {args.batch_size}, Adam, {args.repeats} repeats "
           f"x {args.epochs - 1} timed epochs, {os.cpu_count()} CPUs")  # fmt: skip
-    print(f"{'variant':14s}{'s/epoch':>9s}{'ratio':>8s}{'peak MiB':>10s}{'mem ratio':>11s}")
+    print(f"{'variant':14s}{'s/epoch':>9s}{'vs plain':>10s}{'vs fused':>10s}"
+          f"{'peak MiB':>10s}{'mem ratio':>11s}")  # fmt: skip
     for name in VARIANTS:
-        print(f"{name:14s}{epoch[name]:9.2f}{epoch[name] / epoch['plain']:8.2f}"
+        print(f"{name:14s}{epoch[name]:9.2f}{epoch[name] / epoch['plain']:10.2f}"
+              f"{epoch[name] / epoch['plain_fused']:10.2f}"
               f"{peak[name]:10.0f}{peak[name] / peak['plain']:11.2f}")  # fmt: skip
+    print(
+        f"b/a = {epoch['tensor'] / epoch['plain']:.2f}   "
+        f"c/a = {epoch['torchvision'] / epoch['plain']:.2f}"
+    )
 
 
 def fake_cifar10() -> str:
