@@ -52,20 +52,30 @@ def test_c3_partial_connections_match_a_masked_full_convolution() -> None:
     x = torch.randn(2, 6, 14, 14)
     # Rebuild the equivalent full 6→16 convolution whose missing connections are zero.
     weight = torch.zeros(16, 6, 5, 5)
-    bias = torch.zeros(16)
-    for block, size in zip(layer.blocks, layer.sizes, strict=True):
-        maps = [i for i, inputs in enumerate(C3_TABLE) if len(inputs) == size]
-        for j, m in enumerate(maps):
-            for k, channel in enumerate(C3_TABLE[m]):
-                weight[m, channel] = block.weight[j, k]
-            bias[m] = block.bias[j]
-    expected = nn.functional.conv2d(x, weight, bias)
+    kernels = iter(layer.weight)
+    for m, inputs in enumerate(C3_TABLE):
+        for channel in inputs:
+            weight[m, channel] = next(kernels)
+    expected = nn.functional.conv2d(x, weight, layer.bias)
     torch.testing.assert_close(layer(x), expected, rtol=1e-5, atol=1e-5)
     # Map 0 must ignore S2 maps 3, 4, 5: changing them leaves it unchanged.
     y = x.clone()
     y[:, 3:] += 1.0
     torch.testing.assert_close(layer(y)[:, 0], layer(x)[:, 0])
     assert not torch.allclose(layer(y)[:, 15], layer(x)[:, 15])
+    # Gradients reach only the table's kernels (60 of them), none of the missing connections.
+    layer(x).sum().backward()
+    assert layer.weight.grad.shape == (60, 5, 5) and layer.weight.grad.abs().sum() > 0
+
+
+def test_c3_starts_with_the_papers_initialisation() -> None:
+    torch.manual_seed(0)
+    layer = PartialConv()
+    # map 0 sees 3 maps (fan-in 75), map 15 all 6 (fan-in 150): bounds 2.4/75 and 2.4/150
+    first, last = layer.weight[:3], layer.weight[-6:]
+    assert 0.8 * 2.4 / 75 < first.abs().max() <= 2.4 / 75
+    assert 0.8 * 2.4 / 150 < last.abs().max() <= 2.4 / 150
+    assert torch.all(layer.bias == 0)
 
 
 def test_lenet5_1998_squashes_with_lecuns_scaled_tanh() -> None:

@@ -8,6 +8,10 @@ from lightcnn.callbacks.history import TrainingHistory
 from lightcnn.callbacks.nan_guard import NonFiniteLossGuard
 
 __all__ = [
-    "EpochLog", "EpochSeed", "FeatureMaps", "FinetunePolicy", "NonFiniteLossGuard",
+    "EpochLog",
+    "EpochSeed",
+    "FeatureMaps",
+    "FinetunePolicy",
+    "NonFiniteLossGuard",
     "TrainingHistory",
 ]

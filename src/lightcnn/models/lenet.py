@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lightcnn.errors import ConfigError
@@ -111,9 +112,16 @@ C3_TABLE: tuple[tuple[int, ...], ...] = (
 class PartialConv(nn.Module):
     """C3: a 5×5 convolution in which each output map sees only its subset of input maps.
 
-    Maps with the same number of inputs are computed together as one grouped convolution over
-    a gathered copy of their input maps, so the parameters are exactly the paper's
-    (1516 for the published table) and the layer stays fast.
+    One 5×5 kernel is stored per connection of the table (the paper's 1516 parameters for the
+    published table); each forward scatters them into a dense kernel whose missing connections
+    are zero and runs one ordinary convolution. On a CPU that is about 10× faster than grouped
+    convolutions over gathered inputs (measured on this project's 2-core machine: fwd+bwd of a
+    64-image batch 0.85 ms against 10.4 ms).
+
+    Args:
+        table: for each output map, the input maps it sees.
+        kernel_size: the kernel side.
+        padding: zero padding of the convolution.
     """
 
     def __init__(
@@ -122,29 +130,35 @@ class PartialConv(nn.Module):
         super().__init__()
         self.table = table
         self.out_channels = len(table)
+        self.in_channels = 1 + max(c for inputs in table for c in inputs)
         self.kernel_size = kernel_size
         self.padding = padding
-        sizes = sorted({len(inputs) for inputs in table})
-        self.blocks = nn.ModuleList()
-        order: list[int] = []
-        for size in sizes:
-            maps = [i for i, inputs in enumerate(table) if len(inputs) == size]
-            gather = [c for i in maps for c in table[i]]
-            self.register_buffer(f"gather_{size}", torch.tensor(gather), persistent=False)
-            self.blocks.append(
-                nn.Conv2d(len(gather), len(maps), kernel_size, padding=padding, groups=len(maps))
-            )
-            order += maps
-        # Position of each map in the concatenated block outputs.
-        self.register_buffer("order", torch.tensor(order).argsort(), persistent=False)
-        self.sizes = sizes
+        pairs = [(out, inp) for out, inputs in enumerate(table) for inp in inputs]
+        self.register_buffer("out_index", torch.tensor([o for o, _ in pairs]), persistent=False)
+        self.register_buffer("in_index", torch.tensor([i for _, i in pairs]), persistent=False)
+        self.weight = nn.Parameter(torch.empty(len(pairs), kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(self.out_channels))
+        self.reset_parameters()
+
+    def fan_in(self) -> torch.Tensor:
+        """Inputs of the unit each connection's kernel feeds (its map's inputs × kernel area)."""
+        sizes = torch.tensor([len(inputs) for inputs in self.table], dtype=torch.float)
+        return sizes[self.out_index.cpu()] * self.kernel_size**2
+
+    def reset_parameters(self) -> None:
+        """The paper's initialisation: uniform in ±2.4 / fan-in of the unit."""
+        bound = (2.4 / self.fan_in()).view(-1, 1, 1)
+        with torch.no_grad():
+            self.weight.uniform_(-1, 1).mul_(bound)
+            self.bias.zero_()
+
+    def dense_weight(self) -> torch.Tensor:
+        """The equivalent full (out, in, k, k) kernel, zero where the table has no connection."""
+        shape = (self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
+        return self.weight.new_zeros(shape).index_put((self.out_index, self.in_index), self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [
-            block(x.index_select(1, getattr(self, f"gather_{size}")))
-            for size, block in zip(self.sizes, self.blocks, strict=True)
-        ]
-        return torch.cat(outs, 1).index_select(1, self.order)
+        return F.conv2d(x, self.dense_weight(), self.bias, padding=self.padding)
 
     def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
         _, h, w = shape
@@ -229,7 +243,8 @@ class LeNet5_1998(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        # Paper, appendix C: weights uniform in ±2.4/F_in, F_in the unit's fan-in.
+        # Paper, appendix C: weights uniform in ±2.4/F_in, F_in the unit's fan-in (PartialConv
+        # initialises itself that way).
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
                 fan_in = module.weight[0].numel()
