@@ -140,16 +140,15 @@ class PartialConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(self.out_channels))
         self.reset_parameters()
 
-    def fan_in(self) -> torch.Tensor:
+    def fan_in(self) -> list[int]:
         """Inputs of the unit each connection's kernel feeds (its map's inputs × kernel area)."""
-        sizes = torch.tensor([len(inputs) for inputs in self.table], dtype=torch.float)
-        return sizes[self.out_index.cpu()] * self.kernel_size**2
+        return [len(inputs) * self.kernel_size**2 for inputs in self.table for _ in inputs]
 
     def reset_parameters(self) -> None:
         """The paper's initialisation: uniform in ±2.4 / fan-in of the unit."""
-        bound = (2.4 / self.fan_in()).view(-1, 1, 1)
+        bound = 2.4 / torch.tensor(self.fan_in(), device=self.weight.device)
         with torch.no_grad():
-            self.weight.uniform_(-1, 1).mul_(bound)
+            self.weight.uniform_(-1, 1).mul_(bound.view(-1, 1, 1))
             self.bias.zero_()
 
     def dense_weight(self) -> torch.Tensor:
