@@ -8,11 +8,14 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
 from conftest import run_cli
 from fakedata import write_mnist
+from lightcnn.callbacks import NonFiniteLossGuard
+from lightcnn.errors import NonFiniteLossError
 
 pytestmark = pytest.mark.slow
 
@@ -236,3 +239,36 @@ def test_a_diverging_run_stops_at_the_first_nan_and_keeps_the_last_good_checkpoi
     payload = torch.load(last, weights_only=True)
     assert payload["epoch"] == 0
     assert all(torch.isfinite(t).all() for t in payload["state_dict"].values())
+
+
+class _NanAfter(L.LightningModule):
+    """A one-weight model whose loss turns NaN from batch ``bad`` on."""
+
+    def __init__(self, bad: int) -> None:
+        super().__init__()
+        self.bad = bad
+        self.weight = torch.nn.Parameter(torch.ones(1))
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        loss = (self.weight * batch).sum()
+        return loss * float("nan") if batch_idx >= self.bad else loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=0.0)
+
+
+@pytest.mark.parametrize(("check_every", "where"), [(1, "step 8;"), (5, "a step in 6–10;")])
+def test_the_nan_guard_names_the_step_or_the_steps_since_its_last_read(
+    check_every: int, where: str
+) -> None:
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[NonFiniteLossGuard(check_every=check_every)],
+    )
+    with pytest.raises(NonFiniteLossError, match=f"became nan at epoch 0, {where}"):
+        trainer.fit(_NanAfter(bad=7), train_dataloaders=torch.utils.data.DataLoader(torch.ones(20, 1)))

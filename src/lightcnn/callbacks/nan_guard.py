@@ -13,8 +13,29 @@ from lightcnn.errors import NonFiniteLossError
 class NonFiniteLossGuard(L.Callback):
     """Raise :class:`NonFiniteLossError` when the training loss stops being finite.
 
-    Checkpoints of earlier epochs stay as they are: ``last.ckpt`` is the last good state.
+    Reading a GPU value from Python waits for the GPU, so on accelerators the check is
+    deferred: each step folds ``isfinite(loss)`` into a flag that stays on the device, and the
+    flag is read every ``check_every`` steps and at the end of each epoch. On the CPU reading
+    is free and every step is checked. Checkpoints of earlier epochs stay as they are:
+    ``last.ckpt`` is the last good state.
+
+    Args:
+        check_every: steps between reads of the flag; None: 1 on the CPU, the trainer's
+            ``log_every_n_steps`` on accelerators (where the logger reads the loss anyway).
     """
+
+    def __init__(self, check_every: int | None = None) -> None:
+        self.check_every = check_every
+        self._finite: torch.Tensor | None = None
+        self._first_unchecked = 0  # first step since the last read of the flag
+
+    def _interval(self, trainer: L.Trainer, device: torch.device) -> int:
+        if self.check_every is not None:
+            return max(1, self.check_every)
+        return 1 if device.type == "cpu" else max(1, trainer.log_every_n_steps)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._finite, self._first_unchecked = None, trainer.global_step
 
     def on_train_batch_end(
         self,
@@ -25,17 +46,29 @@ class NonFiniteLossGuard(L.Callback):
         batch_idx: int,
     ) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        if loss is None or torch.isfinite(loss).all():
+        if loss is None:
+            return
+        finite = torch.isfinite(loss.detach()).all()
+        self._finite = finite if self._finite is None else self._finite & finite
+        every = self._interval(trainer, loss.device)
+        if every == 1 or (batch_idx + 1) % every == 0 or trainer.is_last_batch:
+            self._check(trainer, pl_module, loss)
+
+    def _check(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
+        finite, self._finite = self._finite, None
+        first, self._first_unchecked = self._first_unchecked, trainer.global_step
+        if finite is None or bool(finite):
             return
         hparams = pl_module.hparams
         lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
         checkpoint = trainer.checkpoint_callback
         last = getattr(checkpoint, "last_model_path", "") if checkpoint else ""
         kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
+        step = trainer.global_step
+        where = f"step {step}" if step - first <= 1 else f"a step in {first + 1}–{step}"
         raise NonFiniteLossError(
-            f"train/loss became {float(loss)} at epoch {trainer.current_epoch}, step "
-            f"{trainer.global_step} (batch {batch_idx}); {kept}. Likely cause: a learning rate "
-            f"too high for this model (lr now {lr}, model.lr={hparams.get('lr')}, "
-            f"model.optimizer={hparams.get('optimizer')}): lower model.lr or set "
-            f"trainer.gradient_clip_val=1.0"
+            f"train/loss became {float(loss)} at epoch {trainer.current_epoch}, {where}; "
+            f"{kept}. Likely cause: a learning rate too high for this model (lr now {lr}, "
+            f"model.lr={hparams.get('lr')}, model.optimizer={hparams.get('optimizer')}): lower "
+            f"model.lr or set trainer.gradient_clip_val=1.0"
         )
