@@ -271,4 +271,6 @@ def test_the_nan_guard_names_the_step_or_the_steps_since_its_last_read(
         callbacks=[NonFiniteLossGuard(check_every=check_every)],
     )
     with pytest.raises(NonFiniteLossError, match=f"became nan at epoch 0, {where}"):
-        trainer.fit(_NanAfter(bad=7), train_dataloaders=torch.utils.data.DataLoader(torch.ones(20, 1)))
+        trainer.fit(
+            _NanAfter(bad=7), train_dataloaders=torch.utils.data.DataLoader(torch.ones(20, 1))
+        )

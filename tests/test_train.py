@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.profilers import SimpleProfiler
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import run_cli
 from lightcnn.module import ImageClassifier
+from lightcnn.profiling import NullProfiler
 from lightcnn.train import train
 
 
@@ -27,6 +29,12 @@ def test_fast_dev_run_through_the_python_api(make_cfg) -> None:
     assert objects["trainer"].fast_dev_run
     # the fused optimizer update, on the CPU as on GPUs
     assert objects["trainer"].optimizers[0].param_groups[0]["fused"] is True
+    assert isinstance(objects["trainer"].profiler, NullProfiler)  # the cheap default
+
+
+def test_a_configured_profiler_replaces_the_null_one(make_cfg) -> None:
+    _, objects = train(make_cfg("debug=fdr", "+trainer.profiler=simple"))
+    assert isinstance(objects["trainer"].profiler, SimpleProfiler)
 
 
 @pytest.mark.parametrize("arch", ["lenet5", "lenet5_1998"])

@@ -106,6 +106,14 @@ class ImageClassifier(L.LightningModule):
         self.train_loss = MeanMetric()
         self._net_forward = self.net.forward  # replaced by its compiled form in configure_model
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets _current_fx_name around every hook call (~50 times a step); it is a
+        # plain string, so skip nn.Module's parameter/buffer/module checks for it.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def configure_model(self) -> None:
         """Apply the speed switches once the module is on its device."""
         if self.hparams.channels_last:

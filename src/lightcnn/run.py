@@ -24,6 +24,7 @@ from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard, Training
 from lightcnn.callbacks.history import seconds_since_start
 from lightcnn.checkpoint_io import AtomicCheckpointIO
 from lightcnn.errors import LightcnnError
+from lightcnn.profiling import NullProfiler
 from lightcnn.resume import LAST
 from lightcnn.validation import validate_config
 
@@ -84,12 +85,15 @@ def build_trainer(
         TrainingHistory(),
         *(extra_callbacks or []),
     ]
+    # a profiler named in the config wins; otherwise the cheaper no-op one
+    profiler = None if cfg.trainer.get("profiler") else NullProfiler()
     trainer = build(
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
         enable_progress_bar=interactive(),
         plugins=[AtomicCheckpointIO()],
+        **({"profiler": profiler} if profiler else {}),
     )
     return trainer, loggers
 

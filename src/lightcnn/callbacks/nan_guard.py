@@ -27,15 +27,16 @@ class NonFiniteLossGuard(L.Callback):
     def __init__(self, check_every: int | None = None) -> None:
         self.check_every = check_every
         self._finite: torch.Tensor | None = None
-        self._first_unchecked = 0  # first step since the last read of the flag
-
-    def _interval(self, trainer: L.Trainer, device: torch.device) -> int:
-        if self.check_every is not None:
-            return max(1, self.check_every)
-        return 1 if device.type == "cpu" else max(1, trainer.log_every_n_steps)
+        self._first_unchecked = 0  # global step at the last read of the flag
+        self._every = 1
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._finite, self._first_unchecked = None, trainer.global_step
+        if self.check_every is not None:
+            self._every = max(1, self.check_every)
+        else:
+            on_cpu = pl_module.device.type == "cpu"
+            self._every = 1 if on_cpu else max(1, trainer.log_every_n_steps)
 
     def on_train_batch_end(
         self,
@@ -49,9 +50,13 @@ class NonFiniteLossGuard(L.Callback):
         if loss is None:
             return
         finite = torch.isfinite(loss.detach()).all()
+        if self._every == 1:  # the CPU: read at once (no flag to keep)
+            if not finite:
+                self._finite, self._first_unchecked = finite, trainer.global_step - 1
+                self._check(trainer, pl_module, loss)
+            return
         self._finite = finite if self._finite is None else self._finite & finite
-        every = self._interval(trainer, loss.device)
-        if every == 1 or (batch_idx + 1) % every == 0 or trainer.is_last_batch:
+        if (batch_idx + 1) % self._every == 0 or trainer.is_last_batch:
             self._check(trainer, pl_module, loss)
 
     def _check(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
