@@ -86,14 +86,14 @@ def build_trainer(
         *(extra_callbacks or []),
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one
-    profiler = None if cfg.trainer.get("profiler") else NullProfiler()
+    profiler = {} if cfg.trainer.get("profiler") else {"profiler": NullProfiler()}
     trainer = build(
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
         enable_progress_bar=interactive(),
         plugins=[AtomicCheckpointIO()],
-        **({"profiler": profiler} if profiler else {}),
+        **profiler,
     )
     return trainer, loggers
 

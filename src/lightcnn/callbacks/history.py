@@ -13,6 +13,8 @@ from typing import Any
 
 import lightning as L
 
+IMPORT_TIME = time.time()
+
 
 def process_start_time() -> float:
     """The Unix time this process started (Linux ``/proc``), else the time of this import.
@@ -29,7 +31,6 @@ def process_start_time() -> float:
         return IMPORT_TIME
 
 
-IMPORT_TIME = time.time()
 PROCESS_START = process_start_time()
 
 

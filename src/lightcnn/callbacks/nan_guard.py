@@ -26,12 +26,12 @@ class NonFiniteLossGuard(L.Callback):
 
     def __init__(self, check_every: int | None = None) -> None:
         self.check_every = check_every
-        self._finite: torch.Tensor | None = None
-        self._first_unchecked = 0  # global step at the last read of the flag
-        self._every = 1
+        self._every = 1  # set at train start from check_every and the device
+        self._finite: torch.Tensor | None = None  # device-side flag since the last read
+        self._last_read_step = 0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._finite, self._first_unchecked = None, trainer.global_step
+        self._finite, self._last_read_step = None, trainer.global_step
         if self.check_every is not None:
             self._every = max(1, self.check_every)
         else:
@@ -50,27 +50,28 @@ class NonFiniteLossGuard(L.Callback):
         if loss is None:
             return
         finite = torch.isfinite(loss.detach()).all()
-        if self._every == 1:  # the CPU: read at once (no flag to keep)
+        if self._every == 1:  # the CPU: read at once
             if not finite:
-                self._finite, self._first_unchecked = finite, trainer.global_step - 1
-                self._check(trainer, pl_module, loss)
+                self._fail(trainer, pl_module, loss, since=trainer.global_step - 1)
             return
         self._finite = finite if self._finite is None else self._finite & finite
         if (batch_idx + 1) % self._every == 0 or trainer.is_last_batch:
-            self._check(trainer, pl_module, loss)
+            finite, self._finite = self._finite, None
+            since, self._last_read_step = self._last_read_step, trainer.global_step
+            if not finite:
+                self._fail(trainer, pl_module, loss, since=since)
 
-    def _check(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
-        finite, self._finite = self._finite, None
-        first, self._first_unchecked = self._first_unchecked, trainer.global_step
-        if finite is None or bool(finite):
-            return
+    def _fail(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor, since: int
+    ) -> None:
+        """Raise, naming the step (or the steps after ``since``) and the likely cause."""
         hparams = pl_module.hparams
         lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
         checkpoint = trainer.checkpoint_callback
         last = getattr(checkpoint, "last_model_path", "") if checkpoint else ""
         kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
         step = trainer.global_step
-        where = f"step {step}" if step - first <= 1 else f"a step in {first + 1}–{step}"
+        where = f"step {step}" if step - since <= 1 else f"a step in {since + 1}–{step}"
         raise NonFiniteLossError(
             f"train/loss became {float(loss)} at epoch {trainer.current_epoch}, {where}; "
             f"{kept}. Likely cause: a learning rate too high for this model (lr now {lr}, "
