@@ -45,6 +45,15 @@ CONFIG_CASES: dict[str, tuple[list[str], str]] = {
         "lenet5_1998 takes 32×32 inputs but the data delivers 28×28",
     ),
     "epochs": (["trainer.max_epochs=0"], "trainer.max_epochs=0 is not allowed"),
+    "switch_text": (
+        ["data.random_crop=maybe"],
+        "data.random_crop='maybe' is not allowed: it must be true or false",
+    ),
+    "crop_padding": (["data.crop_padding=-2"], "data.crop_padding=-2 is not allowed"),
+    "profiler": (
+        ["+trainer.profiler=bogus"],
+        "trainer.profiler='bogus' is not allowed: it must be one of simple, advanced, pytorch",
+    ),
     "missing_ckpt": (["ckpt_path=nowhere.ckpt"], "ckpt_path=nowhere.ckpt: no such file"),
     "mnist_classes": (["data.num_classes=5"], "data.num_classes=5 but MNIST has 10 classes"),
     "val_too_large": (

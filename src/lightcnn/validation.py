@@ -29,6 +29,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+BOOLEAN: tuple[Callable[[Any], bool], str] = (lambda v: isinstance(v, bool), "true or false")
+
+
+# Lightning's profilers by name (a Profiler instance is never a config value)
+PROFILERS = ("simple", "advanced", "pytorch")
+
+
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (_is_int, "an integer"),
     "data.batch_size": (lambda v: _is_int(v) and v > 0, "a positive integer"),
@@ -46,6 +53,21 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
     "model.scheduler": (lambda v: v in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}"),
     "trainer.max_epochs": (lambda v: _is_int(v) and (v >= 1 or v == -1), "an integer >= 1 (or -1)"),
+    "trainer.profiler": (lambda v: v is None or v in PROFILERS, f"one of {', '.join(PROFILERS)}"),
+    "data.crop_padding": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "data.brightness": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "data.contrast": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    **dict.fromkeys(
+        (
+            "test",
+            "data.random_crop",
+            "data.horizontal_flip",
+            "model.nesterov",
+            "model.channels_last",
+            "model.compile",
+        ),
+        BOOLEAN,
+    ),
 }
 
 
