@@ -72,19 +72,20 @@ def load_train(args: argparse.Namespace):
     images, labels = dm.train_set.tensors
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
-    mean = torch.tensor(dm.mean).view(1, -1, 1, 1)
-    std = torch.tensor(dm.std).view(1, -1, 1, 1)
-    return (images.float() / 255 - mean) / std, labels, dm.native_channels, dm.native_size
+    mean = torch.tensor(dm.source.mean).view(1, -1, 1, 1)
+    std = torch.tensor(dm.source.std).view(1, -1, 1, 1)
+    return (images.float() / 255 - mean) / std, labels, dm.source.channels, dm.source.image_size
 
 
 def run_lightcnn(args: argparse.Namespace, pipeline: str) -> list[float]:
-    """Train through lightcnn's own run setup (``run.build_trainer``: its callbacks, checkpoints,
-    TensorBoard logger and validation), timing the training batches of each epoch."""
+    """Train through lightcnn's own run setup (``runtime.builders.build_trainer``: its
+    callbacks, checkpoints, TensorBoard logger and validation), timing the training batches of
+    each epoch."""
     import lightning as L
     from hydra import compose, initialize_config_dir
 
     from lightcnn.config import CONF_DIR
-    from lightcnn.run import build, build_trainer
+    from lightcnn.runtime.builders import build_data_and_model, build_trainer
 
     class EpochTimer(L.Callback):
         """Seconds from an epoch's start to the end of its last training batch (validation
@@ -114,8 +115,7 @@ def run_lightcnn(args: argparse.Namespace, pipeline: str) -> list[float]:
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     L.seed_everything(0, verbose=False)
-    datamodule = build(cfg.data)
-    model = build(cfg.model, _convert_="all")
+    datamodule, model = build_data_and_model(cfg)
     timer = EpochTimer()
     trainer, _ = build_trainer(cfg, extra_callbacks=[timer])
     trainer.fit(model, datamodule=datamodule)

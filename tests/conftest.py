@@ -15,12 +15,14 @@ import torchvision
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torchvision.datasets import CIFAR10
 
 import lightcnn
 from fakedata import write_cifar10, write_mnist
 from lightcnn.config import CONF_DIR
+from lightcnn.config.validation import model_input
+from lightcnn.models import InputSpec
 
 REAL_DATA_DIR = os.environ.get("LIGHTCNN_DATA_DIR")
 
@@ -64,6 +66,12 @@ def make_cfg(tmp_path: Path, mnist_root: Path) -> Callable[..., DictConfig]:
 
     yield _make
     GlobalHydra.instance().clear()
+
+
+def input_of(cfg: DictConfig) -> InputSpec:
+    """The input the composed config's model gets from its data (the resolved contract)."""
+    plain = OmegaConf.to_container
+    return model_input(plain(cfg.model, resolve=True), plain(cfg.data, resolve=True))
 
 
 def run_cli(

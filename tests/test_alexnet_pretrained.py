@@ -13,18 +13,22 @@ from urllib.error import URLError
 import lightning as L
 import pytest
 import torch
-from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from conftest import run_cli
+from conftest import input_of, run_cli
+from lightcnn.data import MNISTSource
+from lightcnn.data.cifar10 import CIFAR10Source
 from lightcnn.errors import ConfigError, WeightsError
-from lightcnn.models.alexnet import AlexNet, hub_cache_file
-from lightcnn.module import ImageClassifier
+from lightcnn.lit import ImageClassifier
+from lightcnn.models.alexnet import AlexNet
+from lightcnn.models.pretrained import hub_cache_file
+from lightcnn.runtime.builders import build_data_and_model
 from lightcnn.train import train
 
 CACHE_NAME = "alexnet-owt-7be5be79.pth"
+RGB32 = {"image_size": 32, "in_channels": 3, "mean": [0.5] * 3, "std": [0.25] * 3}
 # the cheapest AlexNet run; a constant LR so that param groups show their configured LR
-SMALL = ("model=alexnet", "model.input_size=63", "data.batch_size=4", "model.scheduler=none")
+SMALL = ("model=alexnet", "model.input.image_size=63", "data.batch_size=4", "model.scheduler=none")
 
 
 def on_cifar10(root: Path) -> tuple[str, str]:
@@ -132,22 +136,24 @@ def test_pretrained_needs_the_weights_layout(torch_home: Path) -> None:
 
 
 def test_pretrained_switches_the_data_to_the_weights_preprocessing(make_cfg) -> None:
-    scratch = make_cfg("model=alexnet", "data=cifar10")
-    assert (scratch.data.image_size, scratch.data.num_channels) == (224, 3)
-    assert scratch.data.normalize == "dataset" and scratch.model.image_size == 224
-    assert make_cfg("model=alexnet", "model.pretrained=true").data.normalize == "imagenet"
-    assert make_cfg("model=alexnet", "model.weights_path=/w.pth").data.normalize == "imagenet"
-    assert make_cfg("model=alexnet_cifar").data.normalize == "dataset"
+    scratch = input_of(make_cfg("model=alexnet", "data=cifar10"))
+    assert (scratch.image_size, scratch.in_channels) == (224, 3)
+    assert scratch.mean == CIFAR10Source.mean  # the dataset's own statistics
+    imagenet = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    for weights in ("model.pretrained=true", "model.weights_path=/w.pth"):
+        spec = input_of(make_cfg("model=alexnet", weights))  # MNIST: grey repeated to RGB
+        assert (spec.in_channels, (spec.mean, spec.std)) == (3, imagenet)
+    assert input_of(make_cfg("model=alexnet_cifar")).mean == MNISTSource.mean
 
 
 def test_finetune_head_trains_only_the_new_head(make_cfg, torch_home, cifar10_root) -> None:
     cfg = make_cfg(
         *SMALL, *on_cifar10(cifar10_root), "model.pretrained=true", "model.finetune=head"
     )
-    model = instantiate(cfg.model, _convert_="all")
+    datamodule, model = build_data_and_model(cfg)
     before = {k: v.clone() for k, v in model.net.state_dict().items()}
     trainer = quick_trainer()
-    trainer.fit(model, datamodule=instantiate(cfg.data))
+    trainer.fit(model, datamodule=datamodule)
     after = model.net.state_dict()
     for key, value in before.items():
         if key.startswith("classifier.6."):
@@ -164,10 +170,10 @@ def test_finetune_full_trains_pretrained_layers_at_a_lower_lr(
     cfg = make_cfg(
         *SMALL, *on_cifar10(cifar10_root), "model.pretrained=true", "model.finetune=full"
     )
-    model = instantiate(cfg.model, _convert_="all")
+    datamodule, model = build_data_and_model(cfg)
     before = model.net.features[0].weight.clone()
     trainer = quick_trainer()
-    trainer.fit(model, datamodule=instantiate(cfg.data))
+    trainer.fit(model, datamodule=datamodule)
     backbone, head = trainer.optimizers[0].param_groups
     assert (backbone["name"], head["name"]) == ("backbone", "head")
     assert head["lr"] == cfg.model.lr
@@ -180,9 +186,9 @@ def test_finetune_full_trains_pretrained_layers_at_a_lower_lr(
 
 def test_scratch_alexnet_trains_everything_at_one_lr(make_cfg, cifar10_root) -> None:
     cfg = make_cfg(*SMALL, *on_cifar10(cifar10_root))
-    model = instantiate(cfg.model, _convert_="all")
+    datamodule, model = build_data_and_model(cfg)
     trainer = quick_trainer()
-    trainer.fit(model, datamodule=instantiate(cfg.data))
+    trainer.fit(model, datamodule=datamodule)
     (group,) = trainer.optimizers[0].param_groups
     assert group["lr"] == cfg.model.lr and len(group["params"]) == 16
 
@@ -210,11 +216,11 @@ def test_gradual_unfreezes_the_backbone_at_the_given_epoch(
         "model.unfreeze_epoch=1",
         "model.scheduler=step",
     )
-    model = instantiate(cfg.model, _convert_="all")
+    datamodule, model = build_data_and_model(cfg)
     initial = model.net.features[0].weight.detach().clone()
     recorder = BackboneRecorder()
     trainer = quick_trainer(max_epochs=2, callbacks=[recorder])
-    trainer.fit(model, datamodule=instantiate(cfg.data))
+    trainer.fit(model, datamodule=datamodule)
     assert recorder.groups == [["head"], ["head", "backbone"]]
     torch.testing.assert_close(recorder.weights[0], initial, rtol=0, atol=0)
     assert not torch.equal(recorder.weights[1], initial)
@@ -233,16 +239,16 @@ def test_gradual_resumed_after_the_unfreeze_keeps_training_the_backbone(
         "model.unfreeze_epoch=1",
     )
     checkpoints = tmp_path / "checkpoints"
-    first = instantiate(cfg.model, _convert_="all")
+    datamodule, first = build_data_and_model(cfg)
     saver = ModelCheckpoint(dirpath=checkpoints, save_last=True)
     quick_trainer(max_epochs=2, enable_checkpointing=True, callbacks=[saver]).fit(
-        first, datamodule=instantiate(cfg.data)
+        first, datamodule=datamodule
     )
-    resumed = instantiate(cfg.model, _convert_="all")
+    datamodule, resumed = build_data_and_model(cfg)
     recorder = BackboneRecorder()
     saver = ModelCheckpoint(dirpath=checkpoints, save_last=True)  # the same callbacks as before
     trainer = quick_trainer(max_epochs=3, enable_checkpointing=True, callbacks=[recorder, saver])
-    trainer.fit(resumed, datamodule=instantiate(cfg.data), ckpt_path=checkpoints / "last.ckpt")
+    trainer.fit(resumed, datamodule=datamodule, ckpt_path=checkpoints / "last.ckpt")
     assert recorder.groups == [["head", "backbone"]]
     assert resumed.net.features[0].weight.requires_grad
     assert not torch.equal(recorder.weights[0], first.net.features[0].weight)
@@ -250,14 +256,13 @@ def test_gradual_resumed_after_the_unfreeze_keeps_training_the_backbone(
 
 def test_finetune_policies_that_cannot_work_are_config_errors(torch_home: Path) -> None:
     with pytest.raises(ConfigError, match="model.finetune=head freezes pretrained layers"):
-        ImageClassifier(arch="alexnet_cifar", image_size=32, in_channels=3, finetune="head")
+        ImageClassifier(arch="alexnet_cifar", input=RGB32, finetune="head")
     with pytest.raises(ConfigError, match="model.finetune='last' is unknown; allowed: full"):
-        ImageClassifier(arch="alexnet_cifar", image_size=32, in_channels=3, finetune="last")
+        ImageClassifier(arch="alexnet_cifar", input=RGB32, finetune="last")
     with pytest.raises(ConfigError, match="gradual adds a param group .*onecycle cannot take"):
         ImageClassifier(
             arch="alexnet",
-            image_size=63,
-            in_channels=3,
+            input={**RGB32, "image_size": 63},
             pretrained=True,
             finetune="gradual",
             scheduler="onecycle",
@@ -284,7 +289,7 @@ def test_fine_tuned_checkpoints_load_with_weights_only(
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     payload = torch.load(last, weights_only=True, map_location="cpu")
     assert payload["hyper_parameters"]["pretrained"] is True
-    assert payload["hyper_parameters"]["input_norm"] == "imagenet"
+    assert payload["hyper_parameters"]["input"]["mean"] == [0.485, 0.456, 0.406]
     restored = ImageClassifier.load_from_checkpoint(last, map_location="cpu")
     torch.testing.assert_close(
         restored.net.features[0].weight, payload["state_dict"]["net.features.0.weight"]

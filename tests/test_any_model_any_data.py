@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import input_of
+from lightcnn.data import CIFAR10Source
 from lightcnn.errors import ConfigError
 from lightcnn.train import train
 
@@ -39,7 +41,7 @@ def data_overrides(dataset: str, mnist_root: Path, cifar10_root: Path) -> list[s
 def test_fast_dev_run_for_every_model_and_dataset(
     make_cfg, mnist_root: Path, cifar10_root: Path, arch: str, dataset: str
 ) -> None:
-    size = [f"model.input_size={SMALLEST[arch]}"] if arch in SMALLEST else []
+    size = [f"model.input.image_size={SMALLEST[arch]}"] if arch in SMALLEST else []
     cfg = make_cfg(
         f"model={arch}",
         *data_overrides(dataset, mnist_root, cifar10_root),
@@ -55,7 +57,8 @@ def test_fast_dev_run_for_every_model_and_dataset(
     channels, side = EXPECTED[(arch, dataset)]
     assert images.shape == (2, channels, side, side)
     hparams = objects["model"].hparams
-    assert (hparams.in_channels, hparams.image_size, hparams.num_classes) == (channels, side, 10)
+    spec = hparams.input
+    assert (spec["in_channels"], spec["image_size"], hparams.num_classes) == (channels, side, 10)
 
 
 def test_headline_command_alexnet_on_cifar10_at_its_default_size(
@@ -70,7 +73,8 @@ def test_headline_command_alexnet_on_cifar10_at_its_default_size(
         "data.batch_size=2",
         "callbacks=none",
     )
-    assert (cfg.data.image_size, cfg.data.num_channels, cfg.data.normalize) == (224, 3, "dataset")
+    spec = input_of(cfg)
+    assert (spec.image_size, spec.in_channels, spec.mean) == (224, 3, CIFAR10Source.mean)
     metrics, objects = train(cfg)
     datamodule = objects["datamodule"]
     images, _ = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
@@ -79,6 +83,6 @@ def test_headline_command_alexnet_on_cifar10_at_its_default_size(
 
 
 def test_a_combination_that_cannot_work_is_a_config_error(make_cfg, mnist_root: Path) -> None:
-    cfg = make_cfg("model=alexnet", "model.input_size=32", "debug=fdr")
+    cfg = make_cfg("model=alexnet", "model.input.image_size=32", "debug=fdr")
     with pytest.raises(ConfigError, match="needs image_size >= 63"):
         train(cfg)

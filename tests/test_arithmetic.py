@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from lightcnn.arithmetic import Field, layer_output_shape, output_size, receptive_field
-from lightcnn.layers import GLOBAL_POOLS, POOLS, MinPool2d, make_pool
 from lightcnn.models import build_model
+from lightcnn.nn import GLOBAL_POOLS, POOLS, MinPool2d, make_pool
+from lightcnn.nn.arithmetic import Field, layer_output_shape, output_size, receptive_field
 
 EXAMPLES = settings(max_examples=60, deadline=None)
 

@@ -39,10 +39,10 @@ CONFIG_CASES: dict[str, tuple[list[str], str]] = {
     "pool": (["model.pool=median"], "model.pool='median' is not a LeNet-5 pooling; allowed:"),
     "padding": (["model.padding=mirror"], "unknown padding 'mirror'; allowed: valid, same"),
     "activation": (["model.activation=gelu"], "unknown activation 'gelu'; allowed: relu"),
-    "too_small": (["data.image_size=8"], "input 8×8 is too small"),
+    "too_small": (["model.input.image_size=8"], "input 8×8 is too small"),
     "fixed_size": (
-        ["model=lenet5_1998", "data.image_size=28"],
-        "lenet5_1998 takes 32×32 inputs but the data delivers 28×28",
+        ["model=lenet5_1998", "model.input.image_size=28"],
+        "lenet5_1998 needs S4 maps of at least 5×5 for its 5×5 C5 convolution",
     ),
     "epochs": (["trainer.max_epochs=0"], "trainer.max_epochs=0 is not allowed"),
     "switch_text": (

@@ -8,7 +8,9 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from conftest import input_of
 from lightcnn.config import CONF_DIR
+from lightcnn.runtime.builders import build_data_and_model
 
 GROUPS = (
     "model",
@@ -20,6 +22,7 @@ GROUPS = (
     "hydra",
     "experiment",
     "debug",
+    "optim",
 )
 
 
@@ -34,7 +37,8 @@ def test_every_group_has_options() -> None:
 
 @pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in options(g)])
 def test_each_option_composes_and_resolves(make_cfg, group: str, option: str) -> None:
-    cfg = make_cfg(f"{group}={option}")
+    # optim presets merge into the model node: optim@model=<preset>
+    cfg = make_cfg(f"optim@model={option}" if group == "optim" else f"{group}={option}")
     resolved = {
         key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
         for key, value in cfg.items()
@@ -42,21 +46,30 @@ def test_each_option_composes_and_resolves(make_cfg, group: str, option: str) ->
     }
     assert str(cfg.hydra.run.dir)
     assert resolved["model"]["num_classes"] == resolved["data"]["num_classes"]
-    assert resolved["model"]["in_channels"] == resolved["data"]["num_channels"]
-    assert resolved["model"]["image_size"] == resolved["data"]["image_size"]
+    assert input_of(cfg).resolved  # the model's input contract resolves against its data
 
 
 def test_defaults_are_lenet5_on_mnist(make_cfg) -> None:
     cfg = make_cfg()
     assert cfg.model.arch == "lenet5"
-    assert cfg.data._target_ == "lightcnn.data.MNISTDataModule"
-    assert cfg.model.image_size == 28 and cfg.model.in_channels == 1
+    assert cfg.data.dataset == "mnist"
+    assert (input_of(cfg).image_size, input_of(cfg).in_channels) == (28, 1)
 
 
-def test_model_input_size_flows_into_the_data_transforms(make_cfg) -> None:
+def test_model_input_flows_into_the_data_and_the_checkpoint(make_cfg) -> None:
     cfg = make_cfg("model=lenet5_1998")
-    assert cfg.data.image_size == 32 and cfg.data.input_fit == "pad"
-    assert cfg.model.image_size == 32
+    datamodule, model = build_data_and_model(cfg)
+    assert (datamodule.input.image_size, datamodule.input.fit) == (32, "pad")
+    assert model.input_spec == datamodule.input  # built for exactly what the data delivers
+    assert model.hparams.input == datamodule.input.to_dict()  # carried by its checkpoints
+
+
+def test_optim_presets_switch_the_optimizer_and_keep_the_model_options(make_cfg) -> None:
+    assert make_cfg().model.optimizer == "adamw"
+    assert make_cfg("model=alexnet_cifar").model.optimizer == "sgd"
+    switched = make_cfg("model=lenet5_1998", "optim@model=sgd")
+    assert (switched.model.optimizer, switched.model.scheduler) == ("sgd", "cosine")
+    assert switched.model.arch == "lenet5_1998" and switched.model.lr == 0.003
 
 
 def test_ordinary_overrides_reach_the_objects(make_cfg) -> None:
@@ -64,7 +77,7 @@ def test_ordinary_overrides_reach_the_objects(make_cfg) -> None:
         "trainer.max_epochs=3", "data.batch_size=256", "model.lr=0.003", "seed=7", "trainer=cpu"
     )
     assert instantiate(cfg.data).batch_size == 256
-    model = instantiate(cfg.model, _convert_="all")
+    _, model = build_data_and_model(cfg)
     assert model.hparams.lr == 0.003
     assert cfg.trainer.max_epochs == 3 and cfg.trainer.accelerator == "cpu"
     assert cfg.data.seed == 7

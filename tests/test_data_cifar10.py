@@ -10,7 +10,8 @@ from torchvision.transforms import v2
 
 from fakedata import CIFAR10_CLASSES
 from lightcnn.data import CIFAR10DataModule
-from lightcnn.data.cifar10 import CIFAR10
+from lightcnn.data.cifar10 import CIFAR10, CIFAR10Source
+from lightcnn.data.pipelines.fit import FitToInput
 from lightcnn.errors import ConfigError, DataError
 
 
@@ -37,7 +38,7 @@ def test_parses_the_pickle_batches_and_splits_with_a_seed(cifar10_root: Path) ->
 
 def test_default_split_is_45k_train_5k_validation() -> None:
     dm = CIFAR10DataModule("unused")
-    assert dm.val_size == 5000 and dm.native_size == 32 and dm.num_channels == 3
+    assert dm.val_size == 5000 and dm.source.image_size == 32 and dm.input.in_channels == 3
 
 
 def test_validation_and_test_are_normalised_and_never_augmented(cifar10_root: Path) -> None:
@@ -51,7 +52,8 @@ def test_validation_and_test_are_normalised_and_never_augmented(cifar10_root: Pa
     second, _ = dm.val_set[0]
     torch.testing.assert_close(first, second)
     raw = torch.as_tensor(dm.val_set.dataset.data[dm.val_indices[0]]).permute(2, 0, 1) / 255
-    mean, std = torch.tensor(dm.mean).view(3, 1, 1), torch.tensor(dm.std).view(3, 1, 1)
+    mean = torch.tensor(dm.source.mean).view(3, 1, 1)
+    std = torch.tensor(dm.source.std).view(3, 1, 1)
     torch.testing.assert_close(first, (raw - mean) / std)
 
 
@@ -59,28 +61,31 @@ def test_each_augmentation_switches_off(cifar10_root: Path) -> None:
     plain = CIFAR10DataModule(
         cifar10_root, random_crop=False, horizontal_flip=False, brightness=0, contrast=0
     )
-    assert plain.train_augmentations() == []
+    assert plain.augmentation.per_sample(32) == []
     only_flip = CIFAR10DataModule(
         cifar10_root, random_crop=False, horizontal_flip=True, brightness=0, contrast=0
     )
-    assert [type(s) for s in only_flip.train_augmentations()] == [v2.RandomHorizontalFlip]
-    crop = CIFAR10DataModule(cifar10_root, crop_padding=6).train_augmentations()[0]
+    assert [type(s) for s in only_flip.augmentation.per_sample(32)] == [v2.RandomHorizontalFlip]
+    crop = CIFAR10DataModule(cifar10_root, crop_padding=6).augmentation.per_sample(32)[0]
     assert isinstance(crop, v2.RandomCrop) and crop.padding == [6, 6, 6, 6]
-    with pytest.raises(ConfigError, match="data.brightness=-0.1 must be >= 0"):
+    with pytest.raises(
+        ConfigError, match="data.brightness=-0.1 is not allowed: it must be a number >= 0"
+    ):
         CIFAR10DataModule(cifar10_root, brightness=-0.1)
 
 
 def test_augmentation_runs_at_32_before_the_resize_to_the_model_input(cifar10_root: Path) -> None:
+    imagenet = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
     dm = CIFAR10DataModule(
-        cifar10_root, pipeline="torchvision", val_size=100, image_size=224, normalize="imagenet"
+        cifar10_root, pipeline="torchvision", val_size=100, input={"image_size": 224, **imagenet}
     )
     steps = transform_types(dm, True)
-    assert steps.index(v2.RandomCrop) < steps.index(v2.Resize)
+    assert steps.index(v2.RandomCrop) < steps.index(FitToInput)
     dm.setup("fit")
     image, _ = dm.train_set[0]
     assert image.shape == (3, 224, 224)
-    normalize = dm.transform(train=False).transforms[-1]
-    assert normalize.mean == [0.485, 0.456, 0.406] and normalize.std == [0.229, 0.224, 0.225]
+    fit = dm.transform(train=False).transforms[-1]
+    assert list(fit.spec.mean) == imagenet["mean"] and list(fit.spec.std) == imagenet["std"]
 
 
 def test_checksum_mismatch_is_a_clear_error_and_the_check_stays_on(cifar10_files: Path) -> None:
@@ -121,6 +126,6 @@ def test_failed_download_keeps_the_real_download_path_and_explains(
 def test_wrong_class_names_in_batches_meta_are_an_error(
     cifar10_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(CIFAR10DataModule, "classes", tuple("abcdefghij"))
+    monkeypatch.setattr(CIFAR10Source, "classes", tuple("abcdefghij"))
     with pytest.raises(DataError, match="names the classes airplane"):
         CIFAR10DataModule(cifar10_root, val_size=100).setup("test")

@@ -43,7 +43,7 @@ def test_images_are_normalised_with_mnist_statistics(mnist_root: Path) -> None:
 
 def test_pad_and_resize_and_channel_repeat(mnist_root: Path) -> None:
     padded = MNISTDataModule(
-        mnist_root, pipeline="torchvision", val_size=100, image_size=32, input_fit="pad"
+        mnist_root, pipeline="torchvision", val_size=100, input={"image_size": 32, "fit": "pad"}
     )
     padded.setup("test")
     image, _ = padded.test_set[0]
@@ -53,7 +53,7 @@ def test_pad_and_resize_and_channel_repeat(mnist_root: Path) -> None:
     torch.testing.assert_close(border, torch.full_like(border, background))
     assert image[0, 2:-2, 2:-2].max() > 2.0  # the digit's bright bar stays inside
     resized = MNISTDataModule(
-        mnist_root, pipeline="torchvision", val_size=100, image_size=64, num_channels=3
+        mnist_root, pipeline="torchvision", val_size=100, input={"image_size": 64, "in_channels": 3}
     )
     resized.setup("test")
     image, _ = resized.test_set[0]
@@ -84,8 +84,8 @@ def test_a_failed_download_gives_the_same_advice(
 def test_bad_options_are_config_errors(mnist_root: Path) -> None:
     with pytest.raises(ConfigError, match="data.num_classes=5"):
         MNISTDataModule(mnist_root, num_classes=5)
-    with pytest.raises(ConfigError, match="data.input_fit='crop'"):
-        MNISTDataModule(mnist_root, input_fit="crop")
+    with pytest.raises(ConfigError, match="model.input.fit='crop'"):
+        MNISTDataModule(mnist_root, input={"fit": "crop"})
     dm = MNISTDataModule(mnist_root, val_size=600)
     with pytest.raises(ConfigError, match="data.val_size=600 must be smaller than the 600"):
         dm.setup()

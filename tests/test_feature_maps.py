@@ -8,12 +8,12 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from lightcnn.analysis.figures import feature_map_figure, feature_maps, render_feature_maps
 from lightcnn.callbacks import FeatureMaps
 from lightcnn.errors import ConfigError
 from lightcnn.models import build_model
-from lightcnn.run import build_callbacks
+from lightcnn.runtime.builders import build_callbacks
 from lightcnn.train import train
-from lightcnn.viz import feature_map_figure, feature_maps, render_feature_maps
 
 
 def test_maps_after_each_conv_and_pool_layer() -> None:

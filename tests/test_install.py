@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from lightcnn import config
+from lightcnn.config import location as config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lightcnn.errors import ConfigError
-from lightcnn.layers import (
+from lightcnn.nn import (
     PADDINGS,
     MinPool2d,
     layer_output_shape,

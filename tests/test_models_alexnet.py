@@ -107,7 +107,9 @@ def test_pool_and_padding_options_build_and_run(arch: str, pool: str, padding: s
 )
 def test_too_small_inputs_name_the_smallest_size(arch: str, smallest: int) -> None:
     build_model(arch, image_size=smallest)
-    with pytest.raises(ConfigError, match=f"needs image_size >= {smallest}.*model.input_size"):
+    with pytest.raises(
+        ConfigError, match=f"needs image_size >= {smallest}.*model.input.image_size"
+    ):
         build_model(arch, image_size=smallest - 1)
 
 

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from lightcnn.errors import ConfigError
-from lightcnn.layers import layer_output_shape
 from lightcnn.models import build_model
 from lightcnn.models.lenet import C3_TABLE, LeNet5_1998, PartialConv
+from lightcnn.nn import layer_output_shape
 
 
 def count(module: nn.Module) -> int:

@@ -6,13 +6,13 @@ import math
 
 import pytest
 import torch
-from hydra.utils import instantiate
 from torch import nn
 
 from lightcnn.errors import ConfigError
-from lightcnn.layers import PADDINGS, MinPool2d, layer_output_shape
 from lightcnn.models import build_model
 from lightcnn.models.lenet import LENET_POOLS, Subsampling
+from lightcnn.nn import PADDINGS, MinPool2d, layer_output_shape
+from lightcnn.runtime.builders import build_data_and_model
 
 SIZES = {"lenet5": 28, "lenet5_1998": 32}
 
@@ -61,7 +61,7 @@ def test_lenet5_map_sizes_per_padding(padding: str, sizes: list[int]) -> None:
 
 def test_config_choices_reach_the_model(make_cfg) -> None:
     """python -m lightcnn.train model.pool=min model.padding=same builds that model."""
-    net = instantiate(make_cfg("model.pool=min", "model.padding=same").model, _convert_="all").net
+    net = build_data_and_model(make_cfg("model.pool=min", "model.padding=same"))[1].net
     assert [type(m) for m in net.features if not isinstance(m, nn.ReLU)] == [
         nn.Conv2d,
         MinPool2d,
@@ -73,10 +73,10 @@ def test_config_choices_reach_the_model(make_cfg) -> None:
 
 
 def test_lenet5_1998_takes_pool_and_padding_from_config(make_cfg) -> None:
-    paper = instantiate(make_cfg("model=lenet5_1998").model, _convert_="all").net
+    paper = build_data_and_model(make_cfg("model=lenet5_1998"))[1].net
     assert isinstance(paper.features.S2, Subsampling) and hasattr(paper.features, "act2")
     cfg = make_cfg("model=lenet5_1998", "model.pool=max", "model.padding=reflect")
-    net = instantiate(cfg.model, _convert_="all").net
+    net = build_data_and_model(cfg)[1].net
     assert isinstance(net.features.S2, nn.MaxPool2d) and not hasattr(net.features, "act2")
     assert isinstance(net.features.C1[0], nn.ReflectionPad2d)
     # C1/C3 keep 32 and 16; S4 gives 8; C5 (valid) gives 4×4 maps: F6 sees 120·4·4 features.

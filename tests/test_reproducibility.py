@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from lightcnn.checkpoint_io import AtomicCheckpointIO, load_weights_only
 from lightcnn.data.sampler import EpochShuffleSampler
 from lightcnn.errors import CheckpointError
+from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO, load_weights_only
 from lightcnn.train import train
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 import torch
 from lightning.pytorch.utilities.model_summary import ModelSummary
+from rich.console import Console
 
 from conftest import run_cli
-from lightcnn.layers import layer_output_shape
+from lightcnn.analysis.model_summary import summarize
+from lightcnn.lit import ImageClassifier
 from lightcnn.models import build_model
-from lightcnn.module import ImageClassifier
-from lightcnn.summary import main, summarize
+from lightcnn.nn import layer_output_shape
+from lightcnn.summary import print_summary
 
 
 def test_rows_match_the_model_and_the_arithmetic() -> None:
@@ -70,19 +73,24 @@ def test_map_sizes_and_receptive_fields(
         (["model=lenet5_1998"], ["lenet5_1998: feature maps 32 → 28 → 14 → 10 → 5 → 1"]),
     ],
 )
-def test_main_prints_the_table_and_the_map_sizes(capsys, overrides, expected) -> None:
-    assert main(overrides) == 0
-    out = capsys.readouterr().out
+def test_summary_prints_the_table_and_the_map_sizes(make_cfg, overrides, expected) -> None:
+    console = Console(file=io.StringIO(), width=120)
+    print_summary(make_cfg(*overrides, config_name="summary"), console)
+    out = console.file.getvalue()
     for text in expected:
         assert text in out
     assert "features." in out and "mult-adds" in out and "RF" in out
 
 
-def test_main_names_a_bad_value(capsys) -> None:
-    assert main(["model.pool=median"]) == 2
-    out = capsys.readouterr().out
-    assert "model.pool='median' is not a LeNet-5 pooling; allowed: subsample, max" in out
-    assert "Traceback" not in out
+@pytest.mark.slow
+def test_summary_cli_names_a_bad_value_like_train(tmp_path: Path) -> None:
+    result = run_cli("model.pool=median", module="lightcnn.summary", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "lightcnn: error: model=lenet5: model.pool='median' is not a LeNet-5 pooling; "
+        "allowed: subsample, max, avg, min, lp"
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ def test_experiment_sweeps_pool_and_padding_on_lenet5(make_cfg) -> None:
     params = cfg.hydra.sweeper.params
     assert params["model.pool"].split(",") == list(POOLS)
     assert params["model.padding"].split(",") == list(PADDINGS)
-    assert cfg.model.arch == "lenet5" and cfg.data._target_.endswith("MNISTDataModule")
+    assert cfg.model.arch == "lenet5" and cfg.data.dataset == "mnist"
     assert cfg.seed == 42 and cfg.trainer.max_epochs == 3
 
 

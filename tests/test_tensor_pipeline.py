@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lightcnn.data import CIFAR10DataModule, MNISTDataModule, augment
-from lightcnn.data.tensor_loader import TensorLoader
+from lightcnn.data import CIFAR10DataModule, MNISTDataModule
+from lightcnn.data.pipelines import augment
+from lightcnn.data.pipelines.tensor import TensorLoader
 
 
 def delivered(dm, batch, training: bool = False):
@@ -22,7 +23,11 @@ def delivered(dm, batch, training: bool = False):
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"image_size": 32, "input_fit": "pad"}, {"image_size": 64, "num_channels": 3}],
+    [
+        {},
+        {"input": {"image_size": 32, "fit": "pad"}},
+        {"input": {"image_size": 64, "in_channels": 3}},
+    ],
     ids=["native", "pad32", "resize64-rgb"],
 )
 def test_mnist_tensor_path_equals_torchvision_path(mnist_root: Path, options: dict) -> None:
@@ -38,7 +43,8 @@ def test_mnist_tensor_path_equals_torchvision_path(mnist_root: Path, options: di
 
 
 def test_cifar10_tensor_path_equals_torchvision_path(cifar10_root: Path) -> None:
-    options = {"val_size": 100, "image_size": 64, "normalize": "imagenet", "batch_size": 30}
+    imagenet = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    options = {"val_size": 100, "input": {"image_size": 64, **imagenet}, "batch_size": 30}
     tensor = CIFAR10DataModule(cifar10_root, **options)
     classic = CIFAR10DataModule(cifar10_root, pipeline="torchvision", **options)
     tensor.setup("test")
@@ -59,7 +65,7 @@ def test_augmentation_is_per_sample_and_only_in_training(cifar10_root: Path) -> 
     assert len(distinct) == 16  # every image drew its own augmentation
     eval_images, _ = delivered(dm, (same, labels), training=False)
     assert torch.equal(eval_images, eval_images[:1].expand_as(eval_images))
-    torch.testing.assert_close(eval_images[0], dm.finish_batch(same[:1].float() / 255)[0])
+    torch.testing.assert_close(eval_images[0], dm.fit_to_input(same[:1].float() / 255)[0])
 
 
 def test_random_crop_translates_by_at_most_the_padding() -> None:

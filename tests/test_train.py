@@ -11,8 +11,9 @@ from lightning.pytorch.profilers import SimpleProfiler
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import run_cli
-from lightcnn.module import ImageClassifier
-from lightcnn.profiling import NullProfiler
+from lightcnn.lit import ImageClassifier
+from lightcnn.lit.speed import NullProfiler
+from lightcnn.runtime.builders import build_data_and_model
 from lightcnn.train import train
 
 
@@ -153,12 +154,11 @@ def test_gpu_speed_switches_compose_and_run_on_cpu(make_cfg) -> None:
 
 
 def test_compile_keeps_clean_state_dict_keys(make_cfg) -> None:
-    from hydra.utils import instantiate
 
     cfg = make_cfg("model.compile=true")
-    model = instantiate(cfg.model, _convert_="all")
+    _, model = build_data_and_model(cfg)
     model.configure_model()
-    assert model._net_forward is not model.net.forward
+    assert model.net._compiled_call_impl is not None  # compiled in place (nn.Module.compile)
     keys = list(model.state_dict())
     assert keys and all(
         key.startswith(("net.", "train_acc", "val_acc", "test_acc")) for key in keys

@@ -1,186 +1,41 @@
-"""Layer table of a configured model: ``python -m lightcnn.summary [overrides]``.
+"""Model summary entry point: ``python -m lightcnn.summary [overrides]`` or ``lightcnn-summary``.
 
-Composes ``conf/train.yaml`` with the same overrides as ``lightcnn.train`` (``model=...``,
-``data=...``, ``model.padding=same``), builds the model and prints, per layer, its output shape,
-parameters, multiply-adds and receptive field, with totals at the bottom. Nothing is trained and
-no run directory is written.
+Takes the same overrides as ``lightcnn.train`` (``model=...``, ``data=...``,
+``model.padding=same``), builds the model for the data's input and prints, per layer, its
+output shape, parameters, multiply-adds and receptive field, with totals at the bottom.
+Nothing is trained, read or written.
 """
 
 from __future__ import annotations
 
-import math
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
 
-import torch
-from hydra import compose, initialize_config_dir
-from hydra.errors import HydraException
-from hydra.utils import instantiate
-from omegaconf.errors import OmegaConfBaseException
+import hydra
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
-from rich.table import Table
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-from lightcnn.arithmetic import Field, is_sliding_window, next_field
+from lightcnn.analysis.model_summary import render, summarize
 from lightcnn.config import CONF_DIR
-from lightcnn.errors import LightcnnError
-from lightcnn.tracing import trace
+from lightcnn.config.validation import model_input
+from lightcnn.errors import EXIT_USER_ERROR, report, user_error_in
 
 
-@dataclass(frozen=True)
-class Row:
-    """One layer of the table.
-
-    Attributes:
-        name: qualified module name inside the model.
-        kind: the module's class name.
-        shape: output shape without the batch dimension.
-        params: parameters held by the layer.
-        macs: multiply-adds of one forward pass of one image (convolutions and linear layers).
-        field: receptive field and jump of the layer's units.
-        window: whether the layer is a convolution or a pooling layer.
-    """
-
-    name: str
-    kind: str
-    shape: tuple[int, ...]
-    params: int
-    macs: int
-    field: Field
-    window: bool
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Per-layer rows of a model for one input shape, and the totals."""
-
-    model: str
-    input_shape: tuple[int, int, int]
-    rows: list[Row]
-    params: int
-    trainable_params: int
-    macs: int
-
-    def spatial_sizes(self) -> list[int]:
-        """Map height at the input and after every conv / pool layer: [28, 24, 12, 8, 4]."""
-        return [self.input_shape[1]] + [row.shape[1] for row in self.rows if row.window]
-
-
-def summarize(model: nn.Module, input_shape: tuple[int, int, int]) -> Summary:
-    """Trace one forward pass of a zero image of ``input_shape`` through ``model``.
-
-    Shapes come from the traced forward pass, multiply-adds from PyTorch's FLOP counter (one
-    multiply-add is two FLOPs), receptive fields from ``lightcnn.arithmetic``.
+def print_summary(cfg: DictConfig, console: Console) -> None:
+    """Build the configured model for its data's input and print its layer table.
 
     Args:
-        model: a plain ``nn.Module`` (e.g. ``ImageClassifier.net``).
-        input_shape: (C, H, W) of one image.
+        cfg: the composed ``summary`` config (``train``'s groups).
+        console: where to print.
     """
-    x = torch.zeros(1, *input_shape)
-    with FlopCounterMode(display=False) as counter:
-        calls = trace(model, x)
-    flops = counter.get_flop_counts()
-    root = type(model).__name__
-    rows: list[Row] = []
-    field, shape = Field(), tuple(input_shape)
-    for call in calls:
-        # A forward that flattens with torch.flatten hands a linear layer a 1-d input; the
-        # previous layer's map shape tells the arithmetic that this layer sees the whole map.
-        if math.prod(shape) != math.prod(call.input_shape):
-            shape = call.input_shape
-        field = next_field(call.module, shape, field)
-        shape = tuple(call.output.shape[1:])
-        rows.append(
-            Row(
-                name=call.name,
-                kind=type(call.module).__name__,
-                shape=shape,
-                params=sum(p.numel() for p in call.module.parameters()),
-                macs=sum(flops.get(f"{root}.{call.name}", {}).values()) // 2,
-                field=field,
-                window=is_sliding_window(call.module),
-            )
-        )
-    return Summary(
-        model=root,
-        input_shape=input_shape,
-        rows=rows,
-        params=sum(p.numel() for p in model.parameters()),
-        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        macs=counter.get_total_flops() // 2,
-    )
+    from hydra.utils import instantiate
 
-
-def render(summary: Summary) -> Table:
-    """The summary as a rich table, totals in the footer."""
-    table = Table(
-        title=f"{summary.model} on {_shape(summary.input_shape)} input",
-        caption="RF: receptive field of one unit in input pixels (padding included); "
-        "jump: input pixels between neighbouring units",
-        show_footer=True,
-    )
-    table.add_column("layer", footer="total", no_wrap=True)
-    table.add_column("type", no_wrap=True)
-    table.add_column("output shape", footer=_shape(summary.rows[-1].shape), no_wrap=True)
-    table.add_column("params", footer=f"{summary.params:,}", justify="right")
-    table.add_column("mult-adds", footer=f"{summary.macs:,}", justify="right")
-    table.add_column("RF", justify="right")
-    table.add_column("jump", justify="right")
-    table.add_row("input", "", _shape(summary.input_shape), "", "", "1", "1")
-    for row in summary.rows:
-        spatial = len(row.shape) == 3
-        table.add_row(
-            row.name,
-            row.kind,
-            _shape(row.shape),
-            f"{row.params:,}",
-            f"{row.macs:,}",
-            str(row.field.size),
-            str(row.field.jump) if spatial else "–",
-        )
-    return table
-
-
-def _user_error(error: BaseException) -> BaseException:
-    """The lightcnn error inside Hydra's instantiation error, if any (its message is clearer)."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, LightcnnError):
-            return cause
-        cause = cause.__cause__
-    return error
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "×".join(str(n) for n in shape)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Compose the config from ``argv`` overrides and print the summary; returns the exit code.
-
-    Args:
-        argv: Hydra overrides (default: the command line).
-    """
-    overrides = list(sys.argv[1:] if argv is None else argv)
-    # Off a terminal rich would fit the table into 80 columns and cut numbers short.
-    console = Console(width=None if sys.stdout.isatty() else 120)
-    if {"-h", "--help"} & set(overrides):
-        console.print(__doc__.strip(), markup=False, highlight=False)
-        return 0
-    try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose("train", overrides=overrides)
-        module = instantiate(cfg.model, _convert_="all")
-        hp = module.hparams
-        summary = summarize(module.net, (hp.in_channels, hp.image_size, hp.image_size))
-    except (LightcnnError, HydraException, OmegaConfBaseException) as error:
-        console.print(f"error: {_user_error(error)}", markup=False, highlight=False, style="red")
-        return 2
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    spec = model_input(model_cfg, OmegaConf.to_container(cfg.data, resolve=True))
+    module = instantiate(cfg.model, input=spec.to_dict(), _convert_="all")
+    summary = summarize(module.net, (spec.in_channels, spec.image_size, spec.image_size))
     console.print(render(summary))
     console.print(
-        f"{hp.arch}: feature maps " + " → ".join(map(str, summary.spatial_sizes())),
+        f"{model_cfg['arch']}: feature maps " + " → ".join(map(str, summary.spatial_sizes())),
         highlight=False,
     )
     console.print(
@@ -188,8 +43,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"multiply-adds per image: {summary.macs:,}",
         highlight=False,
     )
-    return 0
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="summary")
+def main(cfg: DictConfig) -> None:
+    # Off a terminal rich would fit the table into 80 columns and cut numbers short.
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    try:
+        print_summary(cfg, console)
+    except Exception as error:
+        user_error = user_error_in(error)  # Hydra wraps errors raised while instantiating
+        if user_error is None:
+            raise
+        report(user_error)
+        sys.exit(EXIT_USER_ERROR)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -3,12 +3,12 @@
 Fits the configured model, validates and tests its best checkpoint, and writes the run
 directory: ``.hydra/`` (composed config), ``checkpoints/``, ``tensorboard/``, ``metrics.json``.
 Ctrl-C or SIGTERM stops at the next batch and says how to resume (``resume=<run dir>``).
+The path of one run through the code is in docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,9 @@ import hydra
 from omegaconf import DictConfig
 
 from lightcnn.config import CONF_DIR
-from lightcnn.errors import LightcnnError
-from lightcnn.hydra_callbacks import report
-from lightcnn.resume import expand_resume
+from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
+from lightcnn.runtime.resume import expand_resume
+from lightcnn.runtime.run_dir import discard_unused_run_dir
 
 log = logging.getLogger("lightcnn")
 
@@ -34,21 +34,9 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         The final metrics (also written to ``metrics.json``) and the objects of the run
         (datamodule, model, trainer).
     """
-    from lightcnn.run import fit_and_test  # Lightning loads here, after the config checks
+    from lightcnn.runtime.fit import fit_and_test  # Lightning loads here, after the checks
 
     return fit_and_test(cfg)
-
-
-def discard_unused_run_dir(run_dir: Path) -> None:
-    """Remove a run directory that a failed start left with nothing but its config and log."""
-    if not run_dir.is_dir() or (run_dir / "metrics.json").exists():
-        return
-    allowed = {".hydra", "train.log", "tensorboard", "csv", "checkpoints"}
-    if any(entry.name not in allowed for entry in run_dir.iterdir()):
-        return
-    if any((run_dir / "checkpoints").glob("*")):
-        return
-    shutil.rmtree(run_dir)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
@@ -56,10 +44,10 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     try:
         metrics, _ = train(cfg)
     except LightcnnError as error:
-        log.error("%s", error)
+        log.error("%s", error)  # into train.log; the console gets the one line below
         report(error)
         discard_unused_run_dir(Path(cfg.paths.output_dir))
-        sys.exit(2)
+        sys.exit(EXIT_USER_ERROR)
     return metrics.get(cfg.get("optimized_metric"))
 
 
@@ -69,7 +57,7 @@ def main() -> float | None:
         sys.argv = expand_resume(sys.argv)
     except LightcnnError as error:
         report(error)
-        sys.exit(2)
+        sys.exit(EXIT_USER_ERROR)
     return _hydra_main()
 
 

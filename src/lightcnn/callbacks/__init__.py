@@ -1,9 +1,10 @@
-"""Lightning callbacks of lightcnn."""
+"""Lightning callbacks of lightcnn: per-epoch log lines, per-epoch seeding, the NaN guard, the
+per-epoch history for ``metrics.json``, and figures for TensorBoard. (The fine-tuning callback
+belongs to the LightningModule: :mod:`lightcnn.lit.finetune`.)"""
 
 from lightcnn.callbacks.epoch_log import EpochLog
 from lightcnn.callbacks.epoch_seed import EpochSeed
 from lightcnn.callbacks.feature_maps import FeatureMaps
-from lightcnn.callbacks.finetune import FinetunePolicy
 from lightcnn.callbacks.history import TrainingHistory
 from lightcnn.callbacks.nan_guard import NonFiniteLossGuard
 
@@ -11,7 +12,6 @@ __all__ = [
     "EpochLog",
     "EpochSeed",
     "FeatureMaps",
-    "FinetunePolicy",
     "NonFiniteLossGuard",
     "TrainingHistory",
 ]

@@ -7,8 +7,8 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
 
+from lightcnn.analysis.figures import feature_map_figure
 from lightcnn.errors import ConfigError
-from lightcnn.viz import feature_map_figure
 
 
 class FeatureMaps(L.Callback):

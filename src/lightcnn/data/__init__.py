@@ -1,7 +1,39 @@
-"""LightningDataModules for the datasets lightcnn trains on."""
+"""Data: the datasets on disk (no Lightning) and the LightningDataModule that serves them.
 
-from lightcnn.data.base import ImageDataModule
-from lightcnn.data.cifar10 import CIFAR10DataModule
-from lightcnn.data.mnist import MNISTDataModule
+``DATASETS`` and the dataset sources import without Lightning, so config validation can read
+a dataset's facts in seconds; the data modules load Lightning on first use.
+"""
 
-__all__ = ["CIFAR10DataModule", "ImageDataModule", "MNISTDataModule"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lightcnn.data.cifar10 import CIFAR10Source
+from lightcnn.data.datasets import DATASETS
+from lightcnn.data.mnist import MNISTSource
+from lightcnn.data.source import DatasetSource
+
+if TYPE_CHECKING:
+    from lightcnn.data.module import CIFAR10DataModule, ImageDataModule, MNISTDataModule
+
+_MODULES = ("ImageDataModule", "MNISTDataModule", "CIFAR10DataModule")
+
+
+def __getattr__(name: str) -> Any:
+    # the LightningDataModules, imported on first use (PEP 562)
+    if name in _MODULES:
+        from lightcnn.data import module
+
+        return getattr(module, name)
+    raise AttributeError(f"module 'lightcnn.data' has no attribute {name!r}")
+
+
+__all__ = [
+    "DATASETS",
+    "CIFAR10DataModule",
+    "CIFAR10Source",
+    "DatasetSource",
+    "ImageDataModule",
+    "MNISTDataModule",
+    "MNISTSource",
+]

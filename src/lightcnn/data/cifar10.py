@@ -1,9 +1,8 @@
-"""CIFAR-10 LightningDataModule on ``torchvision.datasets.CIFAR10``."""
+"""CIFAR-10 on disk, read with ``torchvision.datasets.CIFAR10``: its facts, files and checks."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -11,31 +10,22 @@ from torch.utils.data import Dataset
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import check_integrity
 
-from lightcnn.data.base import ImageDataModule
+from lightcnn.data.source import DatasetSource
 from lightcnn.errors import DataError
 
 
-class CIFAR10DataModule(ImageDataModule):
-    """CIFAR-10: 50,000 training (45k train / 5k validation by default) and 10,000 test images.
+class CIFAR10Source(DatasetSource):
+    """CIFAR-10: 50,000 training and 10,000 test images, 32×32, three channels, ten classes.
 
     Files live in torchvision's layout, ``<data_dir>/cifar-10-batches-py/`` with
     ``data_batch_1`` … ``data_batch_5``, ``test_batch`` and ``batches.meta``; torchvision checks
-    each file's md5 against the official archive's. Training images are augmented at 32×32
-    (each step switchable), validation and test images never.
-
-    Args:
-        data_dir: folder holding ``cifar-10-batches-py/``.
-        random_crop: random 32×32 crop of the image zero-padded by ``crop_padding`` pixels.
-        crop_padding: border of the random crop.
-        horizontal_flip: random horizontal flip.
-        brightness: ``ColorJitter`` brightness strength (0 turns it off).
-        contrast: ``ColorJitter`` contrast strength (0 turns it off).
-        **kwargs: see :class:`~lightcnn.data.base.ImageDataModule`.
+    each file's md5 against the official archive's, and the class names are read from
+    ``batches.meta`` and checked.
     """
 
     name = "CIFAR-10"
-    native_size = 32
-    native_channels = 3
+    image_size = 32
+    channels = 3
     classes = (
         "airplane",
         "automobile",
@@ -51,26 +41,6 @@ class CIFAR10DataModule(ImageDataModule):
     # Per-channel statistics of the 50,000 training images.
     mean = (0.4914, 0.4822, 0.4465)
     std = (0.2470, 0.2435, 0.2616)
-
-    def __init__(
-        self,
-        data_dir: str | Path,
-        random_crop: bool = True,
-        crop_padding: int = 4,
-        horizontal_flip: bool = True,
-        brightness: float = 0.2,
-        contrast: float = 0.2,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            data_dir,
-            random_crop=random_crop,
-            crop_padding=crop_padding,
-            horizontal_flip=horizontal_flip,
-            brightness=brightness,
-            contrast=contrast,
-            **kwargs,
-        )
 
     @property
     def base_dir(self) -> Path:
@@ -97,7 +67,7 @@ class CIFAR10DataModule(ImageDataModule):
             f"data.data_dir (or LIGHTCNN_DATA_DIR) at a folder that has {CIFAR10.base_folder}/."
         )
 
-    def dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
+    def torchvision_dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
         try:
             data = CIFAR10(self.data_dir, train=train, transform=transform)
         except RuntimeError as error:  # torchvision's "not found or corrupted"
@@ -124,6 +94,6 @@ class CIFAR10DataModule(ImageDataModule):
         )
 
     def raw_tensors(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        data = self.dataset(train)
+        data = self.torchvision_dataset(train)
         images = torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous()
         return images, torch.tensor(data.targets, dtype=torch.int64)

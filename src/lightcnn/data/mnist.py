@@ -1,4 +1,4 @@
-"""MNIST LightningDataModule on ``torchvision.datasets.MNIST``."""
+"""MNIST on disk, read with ``torchvision.datasets.MNIST``: its facts, files and checks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from torchvision.datasets import MNIST
 
-from lightcnn.data.base import ImageDataModule
+from lightcnn.data.source import DatasetSource
 from lightcnn.errors import DataError
 
 RAW_FILES = (
@@ -21,16 +21,15 @@ RAW_FILES = (
 )
 
 
-class MNISTDataModule(ImageDataModule):
-    """MNIST: 60,000 training (55k train / 5k validation by default) and 10,000 test digits.
+class MNISTSource(DatasetSource):
+    """MNIST: 60,000 training and 10,000 test digits, 28×28, one channel.
 
     Files live in torchvision's layout, ``<data_dir>/MNIST/raw/<the four IDX files>``.
-    See :class:`~lightcnn.data.base.ImageDataModule` for the arguments.
     """
 
     name = "MNIST"
-    native_size = 28
-    native_channels = 1
+    image_size = 28
+    channels = 1
     classes = tuple(str(digit) for digit in range(10))
     mean = (0.1307,)
     std = (0.3081,)
@@ -73,7 +72,7 @@ class MNISTDataModule(ImageDataModule):
             if images != labels:
                 raise DataError(f"{self.raw_dir}: {split} has {images} images but {labels} labels")
 
-    def dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
+    def torchvision_dataset(self, train: bool, transform: nn.Module | None = None) -> Dataset:
         return MNIST(self.data_dir, train=train, transform=transform)
 
     def raw_tensors(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,15 +1,19 @@
-"""Model registry: architecture name → builder of a plain ``nn.Module``."""
+"""Model registry: architecture name → builder of a plain ``nn.Module``, and the input each
+architecture takes (:mod:`lightcnn.models.input_spec`)."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from torch import nn
 
 from lightcnn.errors import ConfigError
 from lightcnn.models.alexnet import AlexNet, AlexNet2012, AlexNetCifar
+from lightcnn.models.input_spec import FITS, InputSpec
 from lightcnn.models.lenet import LeNet5, LeNet5_1998
+from lightcnn.models.pretrained import pretrained_input
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "lenet5": LeNet5,
@@ -18,35 +22,6 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "alexnet_2012": AlexNet2012,
     "alexnet_cifar": AlexNetCifar,
 }
-
-
-def check_input(
-    arch: str,
-    *,
-    image_size: int,
-    in_channels: int,
-    input_size: int | None = None,
-    input_channels: int | None = None,
-) -> None:
-    """Raise :class:`ConfigError` when the data's images do not fit what ``arch`` requires.
-
-    Args:
-        arch: the architecture name (for the message).
-        image_size: side of the images the data delivers.
-        in_channels: channels of the images the data delivers.
-        input_size: side the architecture requires (None: any).
-        input_channels: channels the architecture requires (None: any).
-    """
-    if input_size is not None and image_size != input_size:
-        raise ConfigError(
-            f"{arch} takes {input_size}×{input_size} inputs but the data delivers "
-            f"{image_size}×{image_size}; set data.image_size={input_size}"
-        )
-    if input_channels is not None and in_channels != input_channels:
-        raise ConfigError(
-            f"{arch} takes {input_channels}-channel inputs but the data delivers "
-            f"{in_channels}; set data.num_channels={input_channels}"
-        )
 
 
 def build_model(arch: str, **kwargs: object) -> nn.Module:
@@ -67,13 +42,34 @@ def build_model(arch: str, **kwargs: object) -> nn.Module:
     return builder(**kwargs)
 
 
+def uses_pretrained_weights(options: Mapping[str, Any]) -> bool:
+    """Whether a model config loads pretrained weights (``pretrained`` or ``weights_path``)."""
+    return bool(options.get("pretrained") or options.get("weights_path"))
+
+
+def input_requirement(options: Mapping[str, Any]) -> InputSpec:
+    """What the configured model needs of its input, before the dataset fills in the rest.
+
+    ``model.input`` states the architecture's needs; pretrained weights add their own
+    normalisation and 3 channels.
+
+    Args:
+        options: the model config (``arch``, ``input``, ``pretrained``, ``weights_path``, ...).
+    """
+    spec = InputSpec.from_dict(options.get("input"))
+    return pretrained_input(spec) if uses_pretrained_weights(options) else spec
+
+
 __all__ = [
+    "FITS",
     "MODELS",
     "AlexNet",
     "AlexNet2012",
     "AlexNetCifar",
+    "InputSpec",
     "LeNet5",
     "LeNet5_1998",
     "build_model",
-    "check_input",
+    "input_requirement",
+    "uses_pretrained_weights",
 ]

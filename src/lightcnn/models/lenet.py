@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightcnn.errors import ConfigError
-from lightcnn.layers import (
+from lightcnn.nn import (
     POOLS,
     layer_output_shape,
     make_activation,
@@ -35,7 +35,7 @@ class LeNet5(nn.Module):
         image_size: image side.
         pool: ``subsample`` (LeNet's trainable subsampling), ``max``, ``avg``, ``min`` or ``lp``.
         padding: ``valid``, ``same``, ``zeros``, ``constant``, ``reflect``, ``replicate`` or
-            ``circular`` (see ``lightcnn.layers.make_padding``).
+            ``circular`` (see ``lightcnn.nn.make_padding``).
         padding_value: fill value of ``constant`` padding.
         activation: ``relu``, ``tanh``, ``sigmoid`` or ``scaled_tanh``.
     """
@@ -186,7 +186,7 @@ class LeNet5_1998(nn.Module):
             or ``max``, ``avg``, ``min``, ``lp`` (fixed pools; no second squashing after them,
             since the maps they pool are squashed already).
         padding: border of C1 and C3 (``valid`` in the paper; see
-            ``lightcnn.layers.make_padding``). C5 stays a valid 5×5 convolution: in the paper it
+            ``lightcnn.nn.make_padding``). C5 stays a valid 5×5 convolution: in the paper it
             is a fully connected layer over S4.
         padding_value: fill value of ``constant`` padding.
         activation: the squashing function (``scaled_tanh`` in the paper).
@@ -260,8 +260,8 @@ def _flat_features(features: nn.Module, in_shape: tuple[int, int, int], name: st
     if min(shape[1:]) < 1:
         raise ConfigError(
             f"{name}: input {in_shape[1]}×{in_shape[2]} is too small for its layers "
-            f"(the feature maps shrink to {shape[1]}×{shape[2]}); use a larger image_size "
-            f"or padding='same'"
+            f"(the feature maps shrink to {shape[1]}×{shape[2]}); use a larger "
+            "model.input.image_size or model.padding=same"
         )
     c, h, w = shape
     return c * h * w

@@ -10,7 +10,7 @@
 The head is the last module of the network's ``classifier`` (the layer that replaced the
 pretrained one); everything else is the pretrained backbone. ``ImageClassifier`` builds its
 optimizer from :func:`param_groups` and adds :class:`FinetunePolicy` through
-``configure_callbacks``, so the policy lives here and nowhere else.
+``configure_callbacks``; the option rules are in :mod:`lightcnn.lit.options`.
 """
 
 from __future__ import annotations
@@ -27,47 +27,10 @@ from lightcnn.errors import ConfigError
 
 log = logging.getLogger("lightcnn")
 
-FINETUNE_MODES = ("full", "head", "gradual")
-
 
 def is_pretrained(net: nn.Module) -> bool:
     """Whether ``net`` was built with pretrained weights (its ``pretrained`` attribute)."""
     return bool(getattr(net, "pretrained", False))
-
-
-def check_finetune(
-    mode: str, *, pretrained: bool, scheduler: str, backbone_lr_scale: float, unfreeze_epoch: int
-) -> None:
-    """Raise a ``ConfigError`` for a policy that cannot work, before anything trains.
-
-    Args:
-        mode: ``full``, ``head`` or ``gradual``.
-        pretrained: whether the backbone holds pretrained weights.
-        scheduler: the LR scheduler's name (``onecycle`` cannot take a param group mid-run).
-        backbone_lr_scale: LR multiplier of the pretrained layers.
-        unfreeze_epoch: the epoch at which ``gradual`` unfreezes the backbone.
-    """
-    if mode not in FINETUNE_MODES:
-        raise ConfigError(
-            f"model.finetune={mode!r} is unknown; allowed: {', '.join(FINETUNE_MODES)}"
-        )
-    if mode != "full" and not pretrained:
-        raise ConfigError(
-            f"model.finetune={mode} freezes pretrained layers, but this model has none: set "
-            "model.pretrained=true (or model.weights_path), or model.finetune=full"
-        )
-    if not backbone_lr_scale > 0:
-        raise ConfigError(
-            f"model.backbone_lr_scale={backbone_lr_scale} must be > 0; "
-            "use model.finetune=head to keep the pretrained layers fixed"
-        )
-    if mode == "gradual" and unfreeze_epoch < 0:
-        raise ConfigError(f"model.unfreeze_epoch={unfreeze_epoch} must be >= 0")
-    if mode == "gradual" and scheduler == "onecycle":
-        raise ConfigError(
-            "model.finetune=gradual adds a param group when it unfreezes, which "
-            "model.scheduler=onecycle cannot take; use none, step, cosine or plateau"
-        )
 
 
 def split_head(net: nn.Module) -> tuple[list[nn.Module], nn.Module]:

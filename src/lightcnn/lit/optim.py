@@ -57,7 +57,9 @@ def build_optimizer(
             weight_decay=weight_decay,
             **implementation,
         )
-    raise ConfigError(f"model.optimizer={name!r} is unknown; allowed: {', '.join(OPTIMIZERS)}")
+    raise ConfigError(
+        f"model.optimizer={name!r} is not allowed: it must be one of {', '.join(OPTIMIZERS)}"
+    )
 
 
 def can_fuse(params: Iterable[Any], *, scaled_clipping: bool = False) -> bool:
@@ -100,23 +102,37 @@ def build_scheduler(
         max_epochs: epochs in the whole run.
         **kwargs: overrides of the scheduler's own arguments (``model.scheduler_kwargs``).
     """
+    if name not in SCHEDULERS:
+        raise ConfigError(
+            f"model.scheduler={name!r} is not allowed: it must be one of {', '.join(SCHEDULERS)}"
+        )
     if name == "none":
         return None
-    if name == "step":
-        args = {"step_size": max(1, max_epochs // 3), "gamma": 0.1} | kwargs
-        return {"scheduler": lr_scheduler.StepLR(optimizer, **args), "interval": "epoch"}
-    if name == "cosine":
-        args = {"T_max": max(1, total_steps), "eta_min": 0.0} | kwargs
-        return {"scheduler": lr_scheduler.CosineAnnealingLR(optimizer, **args), "interval": "step"}
-    if name == "onecycle":
-        max_lr = [group["lr"] for group in optimizer.param_groups]
-        args = {"max_lr": max_lr, "total_steps": max(1, total_steps), "pct_start": 0.25} | kwargs
-        return {"scheduler": lr_scheduler.OneCycleLR(optimizer, **args), "interval": "step"}
-    if name == "plateau":
-        args = {"mode": "max", "factor": 0.1, "patience": 2} | kwargs
-        return {
-            "scheduler": lr_scheduler.ReduceLROnPlateau(optimizer, **args),
-            "monitor": "val/acc",
-            "interval": "epoch",
-        }
-    raise ConfigError(f"model.scheduler={name!r} is unknown; allowed: {', '.join(SCHEDULERS)}")
+    steps = max(1, total_steps)
+    kind, defaults, extra = {
+        "step": (lr_scheduler.StepLR, {"step_size": max(1, max_epochs // 3), "gamma": 0.1}, {}),
+        "cosine": (lr_scheduler.CosineAnnealingLR, {"T_max": steps, "eta_min": 0.0}, {}),
+        "onecycle": (
+            lr_scheduler.OneCycleLR,
+            {
+                "max_lr": [group["lr"] for group in optimizer.param_groups],
+                "total_steps": steps,
+                "pct_start": 0.25,
+            },
+            {},
+        ),
+        "plateau": (
+            lr_scheduler.ReduceLROnPlateau,
+            {"mode": "max", "factor": 0.1, "patience": 2},
+            {"monitor": "val/acc"},
+        ),
+    }[name]
+    try:
+        scheduler = kind(optimizer, **(defaults | kwargs))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"model.scheduler_kwargs={dict(kwargs)} do not fit model.scheduler={name} "
+            f"({kind.__name__}): {error}"
+        ) from None
+    interval = "epoch" if name in ("step", "plateau") else "step"
+    return {"scheduler": scheduler, "interval": interval, **extra}

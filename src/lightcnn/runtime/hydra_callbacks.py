@@ -1,7 +1,7 @@
-"""Hydra callback that checks a run before Hydra creates its directory.
+"""Hydra callback that checks a job before Hydra creates its directory.
 
 A typo costs one error line and leaves nothing behind: no run directory with a half-written
-config, and no finished run overwritten.
+config, and no finished run overwritten. Lightning is not imported here.
 """
 
 from __future__ import annotations
@@ -13,31 +13,34 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from lightcnn.errors import LightcnnError
-
-
-def report(error: LightcnnError) -> None:
-    """Print a user error as one line on stderr (no traceback)."""
-    print(f"lightcnn: error: {error}", file=sys.stderr, flush=True)
+from lightcnn.config.validation import validate_config
+from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
+from lightcnn.runtime.run_dir import check_run_dir
 
 
 class CheckBeforeRun(Callback):
-    """Validate the config and protect finished runs, then let Hydra start the job."""
+    """Validate the config and protect finished runs, then let Hydra start the job.
+
+    Args:
+        protect_run_dir: refuse a run directory that holds a finished run (``train``); off for
+            commands that write no run (``summary``).
+    """
+
+    def __init__(self, protect_run_dir: bool = True) -> None:
+        self.protect_run_dir = protect_run_dir
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config, Path(config.hydra.run.dir))
+        self._check(config, Path(config.hydra.run.dir) if self.protect_run_dir else None)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Sweep overrides are applied per job later; each job validates its own config again.
         self._check(config, None)
 
     def _check(self, config: DictConfig, run_dir: Path | None) -> None:
-        from lightcnn.validation import check_run_dir, validate_config
-
         try:
             validate_config(config)
             if run_dir is not None:
                 check_run_dir(run_dir, resuming=bool(config.get("resume")))
         except LightcnnError as error:
             report(error)
-            sys.exit(2)
+            sys.exit(EXIT_USER_ERROR)

@@ -1,4 +1,10 @@
-"""Batches taken by index from a dataset held as one uint8 tensor on the training device."""
+"""The tensor pipeline (``data.pipeline=tensor``, the default): each split held as one uint8
+tensor on the training device, batches taken by index and finished there.
+
+:class:`TensorLoader` yields uint8 batches; :func:`finish_batch` (called from the data module's
+``on_after_batch_transfer``) converts, augments (training only), fits and normalises them on
+their device — the per-sample pipeline's steps, batched.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from lightcnn.data.pipelines.augment import Augmentation
+from lightcnn.data.pipelines.fit import FitToInput
 from lightcnn.data.sampler import epoch_permutation
 
 
@@ -75,3 +83,18 @@ class TensorLoader:
         for start in range(0, len(order), self.batch_size):
             index = order[start : start + self.batch_size]
             yield self.images[index], self.labels[index]
+
+
+def finish_batch(
+    images: torch.Tensor, fit: FitToInput, augmentation: Augmentation | None
+) -> torch.Tensor:
+    """uint8 images (N, C, H, W) → the network's input, augmented when ``augmentation`` is given.
+
+    Args:
+        images: a uint8 batch on its device.
+        fit: the fit-to-input step.
+        augmentation: training augmentation, or None for validation and test.
+    """
+    if augmentation is None:
+        return fit.from_uint8(images)  # one fused op at the dataset's side
+    return fit(augmentation.batch(images.float().div_(255)))

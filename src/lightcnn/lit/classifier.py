@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
@@ -10,29 +11,29 @@ import torch.nn.functional as F
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightcnn.callbacks.finetune import FinetunePolicy, check_finetune, is_pretrained, param_groups
-from lightcnn.models import build_model, check_input
-from lightcnn.optim import build_optimizer, build_scheduler, can_fuse
+from lightcnn.lit.finetune import FinetunePolicy, is_pretrained, param_groups
+from lightcnn.lit.optim import build_optimizer, build_scheduler, can_fuse
+from lightcnn.lit.options import check_module_options
+from lightcnn.lit.speed import PlainHookName
+from lightcnn.models import InputSpec, build_model
+
+#: The input of a module built without one: 28×28 grey images, MNIST's statistics.
+DEFAULT_INPUT = InputSpec(image_size=28, in_channels=1, mean=(0.1307,), std=(0.3081,))
 
 
-class ImageClassifier(L.LightningModule):
+class ImageClassifier(PlainHookName, L.LightningModule):
     """Cross-entropy image classifier around a backbone built by name.
 
     Every argument is a primitive and is saved as a hyperparameter, so a checkpoint loads with
-    ``torch.load(path, weights_only=True)`` and ``ImageClassifier.load_from_checkpoint(path)``
-    needs no other argument.
+    ``torch.load(path, weights_only=True)``, ``ImageClassifier.load_from_checkpoint(path)``
+    needs no other argument, and the checkpoint's ``input`` tells how to preprocess an image.
 
     Args:
         arch: backbone name (``lenet5``, ``lenet5_1998``, ...).
         num_classes: number of output classes.
-        in_channels: channels of the images the data module delivers.
-        image_size: side of the (square) images the data module delivers.
-        input_size: side the architecture requires, or None when any size works. The data
-            config reads it to bring images to that size.
-        input_channels: channels the architecture requires, or None when any count works.
-        input_fit: how smaller images are brought to ``input_size``: ``resize`` or ``pad``.
-        input_norm: normalisation the data config reads: ``dataset`` (its own mean/std) or
-            ``imagenet`` (the pretrained weights' preprocessing).
+        input: the resolved input the network is built for (an
+            :class:`~lightcnn.models.InputSpec` as a dict: ``image_size``, ``in_channels``,
+            ``fit``, ``mean``, ``std``); the data module delivers exactly this.
         optimizer: ``adam``, ``adamw`` or ``sgd``.
         lr: learning rate (the peak rate for ``onecycle``).
         weight_decay: weight decay.
@@ -42,13 +43,13 @@ class ImageClassifier(L.LightningModule):
         scheduler_kwargs: overrides of the scheduler's own arguments.
         label_smoothing: cross-entropy label smoothing.
         finetune: policy for pretrained weights (``full``, ``head``, ``gradual``); see
-            :mod:`lightcnn.callbacks.finetune`.
+            :mod:`lightcnn.lit.finetune`.
         backbone_lr_scale: LR multiplier of the pretrained layers.
         unfreeze_epoch: the epoch at which ``gradual`` unfreezes the pretrained layers.
         channels_last: keep the network's weights and inputs in channels-last memory format
             (faster convolutions on recent GPUs with mixed precision).
-        compile: run the network through ``torch.compile``. Only the inner network's forward is
-            compiled, so checkpoints keep clean ``net.*`` keys (no ``_orig_mod.``).
+        compile: compile the network with ``torch.compile`` (in place: checkpoints keep clean
+            ``net.*`` keys).
         **arch_kwargs: the backbone's own options (pool, padding, activation, ...).
     """
 
@@ -56,12 +57,7 @@ class ImageClassifier(L.LightningModule):
         self,
         arch: str = "lenet5",
         num_classes: int = 10,
-        in_channels: int = 1,
-        image_size: int = 28,
-        input_size: int | None = None,
-        input_channels: int | None = None,
-        input_fit: str = "resize",
-        input_norm: str = "dataset",
+        input: Mapping[str, Any] | None = None,
         optimizer: str = "adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
@@ -78,54 +74,39 @@ class ImageClassifier(L.LightningModule):
         **arch_kwargs: Any,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        check_input(
-            arch,
-            image_size=image_size,
-            in_channels=in_channels,
-            input_size=input_size,
-            input_channels=input_channels,
-        )
+        spec = InputSpec.from_dict(input) if input is not None else DEFAULT_INPUT
+        if not spec.resolved:
+            raise ValueError(f"ImageClassifier needs a resolved input (every field set): {spec}")
+        # the resolved spec, as primitives, in place of the argument given
+        self.save_hyperparameters(ignore=["input"])
+        self.save_hyperparameters({"input": spec.to_dict()})
+        self.input_spec = spec
         self.net = build_model(
             arch,
             num_classes=num_classes,
-            in_channels=in_channels,
-            image_size=image_size,
+            in_channels=spec.in_channels,
+            image_size=spec.image_size,
             **arch_kwargs,
         )
-        check_finetune(
-            finetune,
-            pretrained=is_pretrained(self.net),
-            scheduler=scheduler,
-            backbone_lr_scale=backbone_lr_scale,
-            unfreeze_epoch=unfreeze_epoch,
+        check_module_options(self.hparams, pretrained=is_pretrained(self.net))
+        self.example_input_array = torch.zeros(
+            1, spec.in_channels, spec.image_size, spec.image_size
         )
-        self.example_input_array = torch.zeros(1, in_channels, image_size, image_size)
         metric = MulticlassAccuracy(num_classes=num_classes, average="micro", validate_args=False)
         self.train_acc, self.val_acc, self.test_acc = metric.clone(), metric.clone(), metric.clone()
         self.train_loss = MeanMetric()
-        self._net_forward = self.net.forward  # replaced by its compiled form in configure_model
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Lightning sets _current_fx_name around every hook call (~50 times a step); it is a
-        # plain string, so skip nn.Module's parameter/buffer/module checks for it.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
 
     def configure_model(self) -> None:
         """Apply the speed switches once the module is on its device."""
         if self.hparams.channels_last:
             self.net.to(memory_format=torch.channels_last)
-        if self.hparams.compile and self._net_forward == self.net.forward:
-            # a compiled function, not a module attribute: the state dict stays net.*
-            self._net_forward = torch.compile(self.net.forward)
+        if self.hparams.compile:
+            self.net.compile()  # in place: the state dict keeps its net.* keys
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.hparams.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self._net_forward(x)
+        return self.net(x)
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int

@@ -1,4 +1,4 @@
-"""Where the Hydra configs live, and the OmegaConf resolvers they use.
+"""Where the Hydra configs live, and the one OmegaConf resolver they use (``lightcnn.root``).
 
 ``conf/`` sits at the repository root. A wheel ships it as ``lightcnn/conf`` (hatch
 force-include), so the package finds it in a non-editable install as well as in a checkout.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/lightcnn, or site-packages/lightcnn
 
 
 def find_conf_dir() -> Path:
@@ -32,18 +32,7 @@ def project_root() -> Path:
     return Path.cwd()
 
 
-def weights_norm(pretrained: bool, weights_path: str | None) -> str:
-    """Normalisation a model's inputs need: ``imagenet`` with pretrained weights, else ``dataset``.
-
-    Used as ``input_norm: ${lightcnn.weights_norm:${.pretrained},${.weights_path}}`` in a model
-    config, which the data config reads.
-    """
-    return "imagenet" if pretrained or weights_path else "dataset"
-
-
 CONF_DIR = find_conf_dir()
 
 if not OmegaConf.has_resolver("lightcnn.root"):
     OmegaConf.register_new_resolver("lightcnn.root", lambda: str(project_root()))
-if not OmegaConf.has_resolver("lightcnn.weights_norm"):
-    OmegaConf.register_new_resolver("lightcnn.weights_norm", weights_norm)

@@ -12,8 +12,7 @@ from pathlib import Path
 import yaml
 
 from lightcnn.errors import ConfigError
-
-LAST = Path("checkpoints") / "last.ckpt"
+from lightcnn.runtime.run_dir import LAST
 
 
 def expand_resume(argv: list[str]) -> list[str]:

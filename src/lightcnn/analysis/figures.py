@@ -12,8 +12,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from lightcnn.arithmetic import is_sliding_window
-from lightcnn.tracing import trace
+from lightcnn.analysis.tracing import trace
+from lightcnn.nn.arithmetic import is_sliding_window
 
 
 def feature_maps(model: nn.Module, image: torch.Tensor) -> list[tuple[str, torch.Tensor]]:

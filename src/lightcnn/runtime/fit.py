@@ -5,107 +5,38 @@ Imported lazily by ``lightcnn.train`` so that config errors are reported before 
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard, TrainingHistory
+from lightcnn.callbacks import TrainingHistory
 from lightcnn.callbacks.history import seconds_since_start
-from lightcnn.checkpoint_io import AtomicCheckpointIO
-from lightcnn.errors import LightcnnError
-from lightcnn.profiling import NullProfiler
-from lightcnn.resume import LAST
-from lightcnn.validation import validate_config
+from lightcnn.config.validation import validate_config
+from lightcnn.runtime.builders import build_data_and_model, build_trainer
+from lightcnn.runtime.checkpoint_io import load_weights_only
+from lightcnn.runtime.console import configure_console
+from lightcnn.runtime.run_dir import LAST, METRICS, write_json
 
 log = logging.getLogger("lightcnn")
 # metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
 TIME_TO_ACC_THRESHOLDS = [0.5, 0.9, 0.95, 0.98, 0.99]
 
 
-def build(node: DictConfig, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate``, letting lightcnn's own errors through unwrapped."""
-    try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as error:
-        if isinstance(error.__cause__, LightcnnError):
-            raise error.__cause__ from None
-        raise
-
-
-def interactive() -> bool:
-    """Whether stdout is a terminal (rich progress bar) or a file or pipe (plain lines)."""
-    return sys.stdout.isatty()
-
-
-def build_callbacks(cfg: DictConfig | None) -> list[L.Callback]:
-    """Instantiate every callback of the ``callbacks`` group, plus the progress display.
-
-    Args:
-        cfg: the ``callbacks`` config: a mapping of name → ``_target_`` config.
-    """
-    callbacks = [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
-    callbacks.append(RichProgressBar() if interactive() else EpochLog())
-    return callbacks
-
-
-def build_loggers(cfg: DictConfig | None) -> list[Logger]:
-    """Instantiate every logger of the ``logger`` group.
-
-    Args:
-        cfg: the ``logger`` config: a mapping of name → ``_target_`` config.
-    """
-    return [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
-
-
-def build_trainer(
-    cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None
-) -> tuple[L.Trainer, list[Logger]]:
-    """The run's Trainer, with lightcnn's own callbacks and checkpoint IO, and its loggers.
-
-    Args:
-        cfg: the composed ``train`` config.
-        extra_callbacks: more callbacks (the benchmark's epoch timer).
-    """
-    loggers = build_loggers(cfg.get("logger"))
-    callbacks = [
-        *build_callbacks(cfg.get("callbacks")),
-        EpochSeed(cfg.seed),
-        NonFiniteLossGuard(),
-        TrainingHistory(),
-        *(extra_callbacks or []),
-    ]
-    # a profiler named in the config wins; otherwise the cheaper no-op one
-    profiler = {} if cfg.trainer.get("profiler") else {"profiler": NullProfiler()}
-    trainer = build(
-        cfg.trainer,
-        callbacks=callbacks,
-        logger=loggers or False,
-        enable_progress_bar=interactive(),
-        plugins=[AtomicCheckpointIO()],
-        **profiler,
-    )
-    return trainer, loggers
-
-
 def hparams_for_logging(cfg: DictConfig) -> dict[str, Any]:
-    """The choices worth comparing across runs: model, data loading, seed and epochs."""
+    """The choices worth comparing across runs: model, data, seed, epochs and tags."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
     return {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "data": {key: data[key] for key in ("_target_", "batch_size", "image_size") if key in data},
+        "data": {key: data[key] for key in ("dataset", "batch_size") if key in data},
         "seed": cfg.seed,
         "max_epochs": cfg.trainer.get("max_epochs"),
+        "tags": ",".join(map(str, cfg.get("tags") or [])),
     }
 
 
@@ -123,14 +54,6 @@ def log_final_hparams(loggers: list[Logger], cfg: DictConfig, metrics: dict[str,
         if isinstance(logger, TensorBoardLogger):
             logger.log_hyperparams(hparams_for_logging(cfg), metrics=final)
             logger.finalize("success")
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON atomically: a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    os.replace(partial, path)
 
 
 def resolve_paths(cfg: DictConfig) -> None:
@@ -153,12 +76,12 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         The final metrics (also written to ``metrics.json``) and the objects of the run
         (datamodule, model, trainer).
     """
+    configure_console()
     validate_config(cfg)
     resolve_paths(cfg)
     run_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
-    datamodule: L.LightningDataModule = build(cfg.data)
-    model: L.LightningModule = build(cfg.model, _convert_="all")
+    datamodule, model = build_data_and_model(cfg)
     trainer, loggers = build_trainer(cfg)
 
     if cfg.get("ckpt_path"):
@@ -172,7 +95,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         explain_interruption(trainer, run_dir)
         sys.exit(143 if isinstance(stop, SIGTERMException) else 130)
 
-    # read now: validate/test below restore the best checkpoint's (shorter) history
+    # the history of every epoch, resumed ones included (checkpoints carry it)
     history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
     epochs = list(history.epochs)
     time_to_val_acc = history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS)
@@ -183,10 +106,10 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     if cfg.get("test", True):
         source = "best checkpoint" if best else "final weights"
         log.info("Validating and testing the %s%s", source, f": {best}" if best else "")
+        if best:  # loaded once here, not by each of validate and test
+            model.load_state_dict(load_weights_only(best)["state_dict"])
         for stage in (trainer.validate, trainer.test):
-            results = stage(
-                model, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True
-            )
+            results = stage(model, datamodule=datamodule, verbose=False)
             for result in results:
                 metrics |= {name: float(value) for name, value in result.items()}
         summary = " ".join(
@@ -200,7 +123,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         "time_to_val_acc_s": time_to_val_acc,
         "wall_time_s": round(seconds_since_start(), 2),
     }
-    write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / METRICS, metrics)
     log_final_hparams(loggers, cfg, metrics)
     log.info("Run directory: %s", run_dir)
     return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}

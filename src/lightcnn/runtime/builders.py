@@ -1,0 +1,107 @@
+"""Builders shared by every entry point: data, model, callbacks, loggers and the Trainer, from a
+composed config.
+
+The one place where the model↔data contract is wired: the model config states what its
+architecture needs (``model.input``), the data module resolves it against its dataset, and the
+model is built for exactly what the data delivers.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import lightning as L
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig, OmegaConf
+
+from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard, TrainingHistory
+from lightcnn.data.module import ImageDataModule
+from lightcnn.errors import LightcnnError
+from lightcnn.lit.classifier import ImageClassifier
+from lightcnn.lit.speed import NullProfiler
+from lightcnn.models import input_requirement
+from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO
+
+
+def build(node: DictConfig, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate``, letting lightcnn's own errors through unwrapped."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, LightcnnError):
+            raise error.__cause__ from None
+        raise
+
+
+def interactive() -> bool:
+    """Whether stdout is a terminal (rich progress bar) or a file or pipe (plain lines)."""
+    return sys.stdout.isatty()
+
+
+def build_data_and_model(cfg: DictConfig) -> tuple[ImageDataModule, ImageClassifier]:
+    """The data module and the model, joined by the input contract.
+
+    ``model.input`` (plus what pretrained weights need) → the data module resolves it against
+    its dataset → the model is built for the resolved spec, which its checkpoint then carries.
+
+    Args:
+        cfg: the composed config (``data`` and ``model`` nodes).
+    """
+    requirement = input_requirement(OmegaConf.to_container(cfg.model, resolve=True))
+    datamodule: ImageDataModule = build(cfg.data, input=requirement.to_dict(), _convert_="all")
+    model: ImageClassifier = build(cfg.model, input=datamodule.input.to_dict(), _convert_="all")
+    return datamodule, model
+
+
+def build_callbacks(cfg: DictConfig | None) -> list[L.Callback]:
+    """Instantiate every callback of the ``callbacks`` group, plus the progress display.
+
+    Args:
+        cfg: the ``callbacks`` config: a mapping of name → ``_target_`` config.
+    """
+    callbacks = [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
+    callbacks.append(RichProgressBar() if interactive() else EpochLog())
+    return callbacks
+
+
+def build_loggers(cfg: DictConfig | None) -> list[Logger]:
+    """Instantiate every logger of the ``logger`` group.
+
+    Args:
+        cfg: the ``logger`` config: a mapping of name → ``_target_`` config.
+    """
+    return [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
+
+
+def build_trainer(
+    cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None
+) -> tuple[L.Trainer, list[Logger]]:
+    """The run's Trainer, with lightcnn's own callbacks and checkpoint IO, and its loggers.
+
+    Args:
+        cfg: the composed ``train`` config.
+        extra_callbacks: more callbacks (the benchmark's epoch timer).
+    """
+    loggers = build_loggers(cfg.get("logger"))
+    callbacks = [
+        *build_callbacks(cfg.get("callbacks")),
+        EpochSeed(cfg.seed),
+        NonFiniteLossGuard(),
+        TrainingHistory(),
+        *(extra_callbacks or []),
+    ]
+    # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)
+    profiler = {} if cfg.trainer.get("profiler") else {"profiler": NullProfiler()}
+    trainer = build(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        enable_progress_bar=interactive(),
+        plugins=[AtomicCheckpointIO()],
+        **profiler,
+    )
+    return trainer, loggers
