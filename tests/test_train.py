@@ -116,6 +116,14 @@ def test_cli_fast_dev_run_from_another_directory(tmp_path: Path, mnist_root: Pat
     assert f"Run directory: {tmp_path / 'run'}" in output
     assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test/acc"] >= 0.0
+    # a clean console: each message once, no advertising, no dependency deprecations
+    lines = [line.split("] ", 1)[-1] for line in output.splitlines() if line.startswith("[")]
+    assert lines and len(lines) == len(set(lines)), "a message was printed twice"
+    assert "GPU available" in output  # Lightning's useful lines stay
+    for noise in ("Tip:", "deprecated", "INFO:", "TPU available", "100% of the batches"):
+        assert noise not in output
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "Result (final weights)" in log and "GPU available" in log
 
 
 @pytest.mark.slow
