@@ -45,6 +45,8 @@ CONFIG_CASES: dict[str, tuple[list[str], str]] = {
         "lenet5_1998 needs S4 maps of at least 5×5 for its 5×5 C5 convolution",
     ),
     "epochs": (["trainer.max_epochs=0"], "trainer.max_epochs=0 is not allowed"),
+    "optim_node": (["+optim=sgd"], "select it with optim@model=<preset> (adam, adamw, sgd)"),
+    "input_option": (["+model.input.side=3"], "model.input.side is not an input option"),
     "switch_text": (
         ["data.random_crop=maybe"],
         "data.random_crop='maybe' is not allowed: it must be true or false",

@@ -25,14 +25,10 @@ log = logging.getLogger("lightcnn")
 
 
 def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit, then validate and test the best checkpoint.
+    """Fit, then validate and test the best checkpoint: :func:`lightcnn.runtime.fit.fit_and_test`.
 
     Args:
         cfg: the composed ``train`` config.
-
-    Returns:
-        The final metrics (also written to ``metrics.json``) and the objects of the run
-        (datamodule, model, trainer).
     """
     from lightcnn.runtime.fit import fit_and_test  # Lightning loads here, after the checks
 

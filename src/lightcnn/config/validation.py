@@ -45,6 +45,11 @@ def validate_config(cfg: DictConfig) -> None:
     Args:
         cfg: the composed config (the ``hydra`` node is not needed).
     """
+    if "optim" in cfg:
+        raise ConfigError(
+            "+optim=... adds a node nothing reads: an optimizer preset merges into the model "
+            "node, select it with optim@model=<preset> (adam, adamw, sgd)"
+        )
     check_rules("", _selected(cfg, RUN_RULES), RUN_RULES)
     if "trainer" in cfg:  # only the keys checked: others may point into Hydra's runtime
         check_rules("trainer", _selected(cfg.trainer, TRAINER_RULES), TRAINER_RULES)
