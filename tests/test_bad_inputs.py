@@ -285,3 +285,13 @@ def test_the_nan_guard_names_the_step_or_the_steps_since_its_last_read(
         trainer.fit(
             _NanAfter(bad=7), train_dataloaders=torch.utils.data.DataLoader(torch.ones(20, 1))
         )
+
+
+def test_an_unwritable_run_directory_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("paths.log_dir=/proc/lightcnn", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "lightcnn: error: cannot write the run directory /proc/lightcnn/train/runs/"
+    )
+    assert "choose a writable folder with paths.log_dir" in lines[0]

@@ -88,3 +88,13 @@ def test_fusing_needs_floating_point_parameters_and_no_clipping_under_a_grad_sca
     assert not can_fuse([torch.nn.Parameter(torch.zeros(3, device="meta"))])
     assert not can_fuse([torch.zeros(3, dtype=torch.long)])
     assert not can_fuse([])
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 8])
+def test_onecycle_runs_every_step_of_a_very_short_run(steps: int) -> None:
+    """torch's OneCycleLR divides by zero when pct_start × steps = 1 (4 steps at 0.25)."""
+    optimizer = build_optimizer("adamw", params(), lr=0.1)
+    scheduler = build_scheduler("onecycle", optimizer, total_steps=steps, max_epochs=1)
+    for _ in range(steps):
+        optimizer.step()
+        scheduler["scheduler"].step()

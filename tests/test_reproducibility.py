@@ -10,7 +10,8 @@ import torch
 
 from lightcnn.data.sampler import EpochShuffleSampler
 from lightcnn.errors import CheckpointError
-from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO, load_weights_only
+from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO
+from lightcnn.runtime.checkpoints import load_weights_only
 from lightcnn.train import train
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import os
 import signal
@@ -11,10 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import run_cli
 from fakedata import write_mnist
+from lightcnn.runtime.run_dir import LAST
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +117,78 @@ def test_ctrl_c_exits_130_with_the_resume_hint(tmp_path: Path, noisy_mnist: Path
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 130, output[-3000:]
     assert "Resume with" in output
+
+
+def interrupt_after_first_epoch(run_dir: Path, args: list[str], cwd: Path) -> str:
+    """Start a run, SIGTERM it as soon as its first epoch is saved; return its output."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lightcnn.train", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    last = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 300
+    while not last.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 143, output[-3000:]
+    return output
+
+
+def snapshot(run_dir: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(run_dir)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and p.name != "train.log"
+    }
+
+
+def test_resume_for_more_epochs_keeps_the_record_true(tmp_path: Path, noisy_mnist: Path) -> None:
+    """The issue's sequence: interrupted after epoch 1 of 3, a continuation with another
+    optimizer refused (nothing written), then a continuation to 4 epochs."""
+    run_dir = tmp_path / "run"
+    interrupt_after_first_epoch(run_dir, overrides(noisy_mnist, run_dir), tmp_path)
+    before = snapshot(run_dir)
+    original = {k: v for k, v in before.items() if k.startswith(".hydra/")}
+
+    refused = run_cli(f"resume={run_dir}", "model.optimizer=sgd", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"lightcnn: error: resume={run_dir} continues a checkpoint trained with another recipe: "
+        "model.optimizer: 'adamw' → 'sgd'. A continuation keeps the checkpoint's optimizer and "
+        "schedule state, so only trainer.max_epochs and how it runs may change; to train its "
+        f"weights with a new recipe, start a new run with init_from={run_dir / LAST}"
+    ]
+    assert snapshot(run_dir) == before  # nothing written, no record of a refused attempt
+
+    more = run_cli(f"resume={run_dir}", "trainer.max_epochs=4", cwd=tmp_path)
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert "OneCycleLR planned to end at step 150, now at step 200: stretched" in more.stdout
+    after = snapshot(run_dir)
+    assert {k: after[k] for k in original} == original  # the run's own record is untouched
+    resumed = yaml.safe_load((run_dir / ".hydra/resumes/1/overrides.yaml").read_text())
+    assert "trainer.max_epochs=4" in resumed and f"resume={run_dir}" in resumed
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    attempts = [(a["attempt"], a["outcome"], a["epochs"]) for a in metrics["attempts"]]
+    assert attempts == [(0, "interrupted", [1]), (1, "completed", [2, 3, 4])]
+    assert [(e["epoch"], e["attempt"]) for e in metrics["history"]] == [
+        (1, 0),
+        (2, 1),
+        (3, 1),
+        (4, 1),
+    ]
+    assert metrics["history"][-1]["val/acc"] > metrics["history"][0]["val/acc"]
+    # the learning-rate curve of the one TensorBoard run, one point per epoch start (the
+    # interrupted attempt had logged epoch 2's too, at the same step): past its peak, it only
+    # goes down, without dropping to zero
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    tag = next(t for t in events.Tags()["scalars"] if t.startswith("lr"))
+    by_step = {event.step: event.value for event in events.Scalars(tag)}
+    rates = [by_step[step] for step in sorted(by_step)]
+    assert len(rates) == 4
+    assert all(a >= b for a, b in itertools.pairwise(rates[1:]))
+    assert rates[-1] > 0

@@ -33,6 +33,10 @@ class NonFiniteLossError(LightcnnError):
     """The training loss became NaN or infinite."""
 
 
+class RunDirError(LightcnnError):
+    """A run or sweep directory cannot be created or written (permissions, a full disk)."""
+
+
 class WeightsError(LightcnnError):
     """Pretrained weights are missing or do not fit the model: the message names the file."""
 

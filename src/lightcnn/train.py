@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from lightcnn.config import CONF_DIR
 from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
+from lightcnn.runtime.console import log_to_file
 from lightcnn.runtime.resume import expand_resume
 from lightcnn.runtime.run_dir import discard_unused_run_dir
 
@@ -40,7 +41,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     try:
         metrics, _ = train(cfg)
     except LightcnnError as error:
-        log.error("%s", error)  # into train.log; the console gets the one line below
+        log_to_file(log, logging.ERROR, str(error))  # the console gets the one line below
         report(error)
         discard_unused_run_dir(Path(cfg.paths.output_dir))
         sys.exit(EXIT_USER_ERROR)

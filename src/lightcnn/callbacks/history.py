@@ -44,17 +44,25 @@ class TrainingHistory(L.Callback):
     ``val/*`` metrics and ``elapsed_s`` (seconds since the process started).
 
     The history is saved in checkpoints, so a resumed run keeps the epochs before the
-    interruption (their ``elapsed_s`` counted in the process that ran them).
+    interruption (their ``elapsed_s`` counted in the process that ran them); each entry names
+    the ``attempt`` of the run directory that trained it (``runtime/record.py``).
+
+    Args:
+        attempt: this process's attempt number (0: the run itself; n: its n-th continuation).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, attempt: int = 0) -> None:
+        self.attempt = attempt
         self.epochs: list[dict[str, Any]] = []
+        self.ran: list[int] = []  # the epochs this process trained (not restored)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         entry: dict[str, Any] = {
             "epoch": trainer.current_epoch + 1,
+            "attempt": self.attempt,
             "elapsed_s": round(seconds_since_start(), 2),
         }
+        self.ran.append(entry["epoch"])
         for name, value in sorted(trainer.callback_metrics.items()):
             if name.startswith(("train/", "val/")) and value.numel() == 1:
                 entry[name] = float(value)

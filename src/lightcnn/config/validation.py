@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from lightcnn.data import DATASETS
 from lightcnn.data.options import check_data_options
@@ -53,15 +54,23 @@ def validate_config(cfg: DictConfig) -> None:
     check_rules("", _selected(cfg, RUN_RULES), RUN_RULES)
     if "trainer" in cfg:  # only the keys checked: others may point into Hydra's runtime
         check_rules("trainer", _selected(cfg.trainer, TRAINER_RULES), TRAINER_RULES)
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path and not Path(str(ckpt_path)).expanduser().is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path}: no such file")
+    for key in ("ckpt_path", "init_from"):
+        path = cfg.get(key)
+        if path and not Path(str(path)).expanduser().is_file():
+            raise ConfigError(f"{key}={path}: no such file")
+    if cfg.get("init_from") and (cfg.get("ckpt_path") or cfg.get("resume")):
+        continued = "resume" if cfg.get("resume") else "ckpt_path"
+        raise ConfigError(
+            f"init_from and {continued} are both set: {continued} continues a run with its "
+            "optimizer and schedule state, init_from starts a new run from weights only; "
+            "choose one"
+        )
     data = _plain(cfg.data) if "data" in cfg else {}
     check_data_options(data)
     if "model" in cfg and "arch" in cfg.model:
         model = _plain(cfg.model)
         check_module_options(model, pretrained=pretrained(model))
-        _check_model_builds(model, data)
+        meta_network(model, data)
 
 
 def _selected(node: DictConfig, keys: dict[str, Rule]) -> dict[str, Any]:
@@ -91,9 +100,14 @@ def model_input(model: dict[str, Any], data: dict[str, Any]) -> InputSpec:
     )
 
 
-def _check_model_builds(model: dict[str, Any], data: dict[str, Any]) -> None:
-    """Build the backbone for its input on the meta device: no memory, no weights read, its
-    options checked by the builder that owns them."""
+def meta_network(model: dict[str, Any], data: dict[str, Any]) -> nn.Module:
+    """The configured backbone, built for its input on the meta device: no memory, no weights
+    read, its options checked by the builder that owns them.
+
+    Args:
+        model: the ``model`` config, resolved.
+        data: the ``data`` config, resolved.
+    """
     arch = model["arch"]
     if arch not in MODELS:
         raise ConfigError(f"model.arch={arch!r} is unknown; allowed: {', '.join(MODELS)}")
@@ -103,6 +117,6 @@ def _check_model_builds(model: dict[str, Any], data: dict[str, Any]) -> None:
     options |= {"in_channels": spec.in_channels, "image_size": spec.image_size}
     try:
         with torch.device("meta"):
-            build_model(arch, **options)
+            return build_model(arch, **options)
     except LightcnnError as error:
         raise ConfigError(f"model={arch}: {error}") from None

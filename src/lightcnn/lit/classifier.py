@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,10 +13,13 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightcnn.lit.finetune import FinetunePolicy, is_pretrained, param_groups
+from lightcnn.lit.horizon import fit_horizon
 from lightcnn.lit.optim import build_optimizer, build_scheduler, can_fuse
 from lightcnn.lit.options import check_module_options
 from lightcnn.lit.speed import PlainHookName
 from lightcnn.models import InputSpec, build_model
+
+log = logging.getLogger("lightcnn")
 
 #: The input of a module built without one: 28×28 grey images, MNIST's statistics.
 DEFAULT_INPUT = InputSpec(image_size=28, in_channels=1, mean=(0.1307,), std=(0.3081,))
@@ -172,6 +176,24 @@ class ImageClassifier(PlainHookName, L.LightningModule):
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def on_train_start(self) -> None:
+        """A continued run whose length changed re-plans its LR schedule (lit/horizon.py)."""
+        hp = self.hparams
+        total = int(self.trainer.estimated_stepping_batches)
+        for config in self.trainer.lr_scheduler_configs:
+
+            def restart(steps: int, optimizer: Any = config.scheduler.optimizer) -> Any:
+                kwargs = hp.scheduler_kwargs or {}
+                epochs = self.trainer.max_epochs or 1
+                built = build_scheduler(
+                    hp.scheduler, optimizer, total_steps=steps, max_epochs=epochs, **kwargs
+                )
+                return built["scheduler"]
+
+            note = fit_horizon(config.scheduler, self.trainer.global_step, total, restart)
+            if note:
+                log.info("model.scheduler=%s: %s", hp.scheduler, note)
 
     def configure_callbacks(self) -> list[L.Callback]:
         """The fine-tuning callback when pretrained layers are frozen (``head``, ``gradual``)."""

@@ -109,6 +109,11 @@ def build_scheduler(
     if name == "none":
         return None
     steps = max(1, total_steps)
+    # OneCycleLR divides by zero when its warm-up ends exactly at step 0 (pct_start × steps
+    # = 1, e.g. 4 steps at 0.25): a run that short warms up over one and a half steps
+    pct_start = kwargs.pop("pct_start", 0.25)
+    if pct_start * steps <= 1:
+        pct_start = min(1.5, steps - 0.5) / steps
     kind, defaults, extra = {
         "step": (lr_scheduler.StepLR, {"step_size": max(1, max_epochs // 3), "gamma": 0.1}, {}),
         "cosine": (lr_scheduler.CosineAnnealingLR, {"T_max": steps, "eta_min": 0.0}, {}),
@@ -117,7 +122,7 @@ def build_scheduler(
             {
                 "max_lr": [group["lr"] for group in optimizer.param_groups],
                 "total_steps": steps,
-                "pct_start": 0.25,
+                "pct_start": pct_start,
             },
             {},
         ),

@@ -78,20 +78,21 @@ def build_loggers(cfg: DictConfig | None) -> list[Logger]:
 
 
 def build_trainer(
-    cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None
+    cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None, attempt: int = 0
 ) -> tuple[L.Trainer, list[Logger]]:
     """The run's Trainer, with lightcnn's own callbacks and checkpoint IO, and its loggers.
 
     Args:
         cfg: the composed ``train`` config.
         extra_callbacks: more callbacks (the benchmark's epoch timer).
+        attempt: the run directory's attempt this trainer runs (``runtime/record.py``).
     """
     loggers = build_loggers(cfg.get("logger"))
     callbacks = [
         *build_callbacks(cfg.get("callbacks")),
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
-        TrainingHistory(),
+        TrainingHistory(attempt),
         *(extra_callbacks or []),
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)

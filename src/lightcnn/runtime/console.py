@@ -24,13 +24,15 @@ NOISE: tuple[tuple[str, str], ...] = (
     ("lightning.pytorch.utilities.rank_zero", "Loading `train_dataloader` to estimate"),
 )
 
-# (message regex, module regex) of dependency warnings a default run triggers, not its own code
+# (message regex, module regex) of dependency warnings that say nothing about the run
 DEPENDENCY_WARNINGS: tuple[tuple[str, str], ...] = (
     # torch 2.15 deprecates LeafSpec; Lightning 2.6's pytree helper still uses it
     (
         r"`isinstance\(treespec, LeafSpec\)` is deprecated",
         r"lightning\.pytorch\.utilities\._pytree",
     ),
+    # printed on every resume=; lightcnn guards run directories itself (runtime/run_dir.py)
+    (r"Checkpoint directory .* exists and is not empty", r"lightning\.pytorch\.callbacks"),
 )
 
 
@@ -67,3 +69,12 @@ def configure_console() -> None:
         warnings.filterwarnings("ignore", message=message, module=module)
     if root_configured:
         logging.captureWarnings(True)
+
+
+def log_to_file(logger: logging.Logger, level: int, message: str) -> None:
+    """Write a record to the log files only (``train.log``): for a message the console already
+    shows another way, such as the one-line user error."""
+    record = logger.makeRecord(logger.name, level, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -19,8 +20,10 @@ from lightcnn.callbacks import TrainingHistory
 from lightcnn.callbacks.history import seconds_since_start
 from lightcnn.config.validation import validate_config
 from lightcnn.runtime.builders import build_data_and_model, build_trainer
-from lightcnn.runtime.checkpoint_io import load_weights_only
+from lightcnn.runtime.checkpoints import load_weights_only
 from lightcnn.runtime.console import configure_console
+from lightcnn.runtime.continuation import check_continuation, load_network_weights
+from lightcnn.runtime.record import Attempt, read_attempts
 from lightcnn.runtime.run_dir import LAST, METRICS, write_json
 
 log = logging.getLogger("lightcnn")
@@ -59,7 +62,7 @@ def log_final_hparams(loggers: list[Logger], cfg: DictConfig, metrics: dict[str,
 def resolve_paths(cfg: DictConfig) -> None:
     """Make the path options absolute once, relative to the directory the run started in."""
     with open_dict(cfg):
-        for key in ("ckpt_path", "resume"):
+        for key in ("ckpt_path", "resume", "init_from"):
             if cfg.get(key):
                 cfg[key] = str(Path(cfg[key]).expanduser().resolve())
         if cfg.get("resume") and not cfg.get("ckpt_path"):
@@ -68,6 +71,9 @@ def resolve_paths(cfg: DictConfig) -> None:
 
 def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit, then validate and test the best checkpoint.
+
+    The attempt is recorded in the run directory (``runtime/record.py``): its start, the
+    epochs it trained and how it ended — completed, interrupted or failed.
 
     Args:
         cfg: the composed ``train`` config.
@@ -79,11 +85,67 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     configure_console()
     validate_config(cfg)
     resolve_paths(cfg)
+    check_continuation(cfg)
     run_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
     datamodule, model = build_data_and_model(cfg)
-    trainer, loggers = build_trainer(cfg)
+    if cfg.get("init_from"):
+        trained = load_network_weights(model.net, cfg.init_from)
+        log.info(
+            "Warm start: the weights of %s (trained as %s), with this run's own optimizer, "
+            "schedule, epochs and data",
+            cfg.init_from,
+            trained.get("arch"),
+        )
+    attempt = start_attempt(cfg, run_dir)
+    trainer, loggers = build_trainer(cfg, attempt=attempt.number)
+    history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
+    try:
+        fit(cfg, trainer, model, datamodule, run_dir, attempt, history)
+        metrics = test_best(cfg, trainer, model, datamodule, run_dir)
+    except BaseException as error:
+        if not isinstance(error, SystemExit):  # interruptions are recorded by fit()
+            attempt.finish("failed", history.ran, error=str(error) or type(error).__name__)
+        raise
+    attempt.finish("completed", history.ran)
+    metrics |= {
+        # the history of every epoch, resumed ones included (checkpoints carry it)
+        "history": list(history.epochs),
+        "time_to_val_acc_s": history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS),
+        "attempts": read_attempts(run_dir),
+        "wall_time_s": round(seconds_since_start(), 2),
+    }
+    if cfg.get("init_from"):
+        metrics["init_from"] = cfg.init_from
+    write_json(run_dir / METRICS, metrics)
+    log_final_hparams(loggers, cfg, metrics)
+    log.info("Run directory: %s", run_dir)
+    return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
 
+
+def start_attempt(cfg: DictConfig, run_dir: Path) -> Attempt:
+    """Record this attempt (the run itself, or a continuation of it) as running."""
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    return Attempt(
+        run_dir,
+        output_subdir=hydra.output_subdir if hydra else None,
+        overrides=list(hydra.overrides.task) if hydra else [],
+        continued_from=cfg.get("ckpt_path"),
+        init_from=cfg.get("init_from"),
+    )
+
+
+def fit(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    model: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    run_dir: Path,
+    attempt: Attempt,
+    history: TrainingHistory,
+) -> None:
+    """``trainer.fit``, from the checkpoint a continuation names; Ctrl-C and SIGTERM stop after
+    the current batch, are recorded, and say how to continue."""
     if cfg.get("ckpt_path"):
         log.info("Resuming from %s", cfg.ckpt_path)
     try:
@@ -92,41 +154,38 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         # Lightning turns Ctrl-C and SIGTERM into SystemExit after the current batch.
         if not trainer.interrupted:
             raise
+        attempt.finish("interrupted", history.ran)
         explain_interruption(trainer, run_dir)
         sys.exit(143 if isinstance(stop, SIGTERMException) else 130)
 
-    # the history of every epoch, resumed ones included (checkpoints carry it)
-    history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
-    epochs = list(history.epochs)
-    time_to_val_acc = history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS)
 
+def test_best(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    model: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    run_dir: Path,
+) -> dict[str, Any]:
+    """Validate and test the best checkpoint (the final weights without one)."""
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint and checkpoint.best_model_path else None
     metrics: dict[str, Any] = {"seed": cfg.seed, "ckpt_path": best, "run_dir": str(run_dir)}
-    if cfg.get("test", True):
-        source = "best checkpoint" if best else "final weights"
-        log.info("Validating and testing the %s%s", source, f": {best}" if best else "")
-        if best:  # loaded once here, not by each of validate and test
-            model.load_state_dict(load_weights_only(best)["state_dict"])
-        for stage in (trainer.validate, trainer.test):
-            results = stage(model, datamodule=datamodule, verbose=False)
-            for result in results:
-                metrics |= {name: float(value) for name, value in result.items()}
-        summary = " ".join(
-            f"{name}={metrics[name]:.4f}"
-            for name in ("val/acc", "test/acc", "test/loss")
-            if name in metrics
-        )
-        log.info("Result (%s): %s", source, summary)
-    metrics |= {
-        "history": epochs,
-        "time_to_val_acc_s": time_to_val_acc,
-        "wall_time_s": round(seconds_since_start(), 2),
-    }
-    write_json(run_dir / METRICS, metrics)
-    log_final_hparams(loggers, cfg, metrics)
-    log.info("Run directory: %s", run_dir)
-    return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
+    if not cfg.get("test", True):
+        return metrics
+    source = "best checkpoint" if best else "final weights"
+    log.info("Validating and testing the %s%s", source, f": {best}" if best else "")
+    if best:  # loaded once here, not by each of validate and test
+        model.load_state_dict(load_weights_only(best)["state_dict"])
+    for stage in (trainer.validate, trainer.test):
+        for result in stage(model, datamodule=datamodule, verbose=False):
+            metrics |= {name: float(value) for name, value in result.items()}
+    summary = " ".join(
+        f"{name}={metrics[name]:.4f}"
+        for name in ("val/acc", "test/acc", "test/loss")
+        if name in metrics
+    )
+    log.info("Result (%s): %s", source, summary)
+    return metrics
 
 
 def explain_interruption(trainer: L.Trainer, run_dir: Path) -> None:

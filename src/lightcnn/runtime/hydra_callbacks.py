@@ -15,7 +15,10 @@ from omegaconf import DictConfig
 
 from lightcnn.config.validation import validate_config
 from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
-from lightcnn.runtime.run_dir import check_run_dir
+from lightcnn.runtime.continuation import check_continuation
+from lightcnn.runtime.run_dir import check_run_dir, ensure_writable
+
+PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
 
 
 class CheckBeforeRun(Callback):
@@ -34,13 +37,20 @@ class CheckBeforeRun(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Sweep overrides are applied per job later; each job validates its own config again.
-        self._check(config, None)
+        self._check(config, None, Path(config.hydra.sweep.dir))
 
-    def _check(self, config: DictConfig, run_dir: Path | None) -> None:
+    def _check(
+        self, config: DictConfig, run_dir: Path | None, sweep_dir: Path | None = None
+    ) -> None:
+        """Config, then the run directory's record, then the checkpoint it starts from, then
+        whether the directory can be written (created last, as Hydra would next)."""
         try:
             validate_config(config)
             if run_dir is not None:
                 check_run_dir(run_dir, resuming=bool(config.get("resume")))
+            check_continuation(config)
+            if run_dir is not None or sweep_dir is not None:
+                ensure_writable(run_dir or sweep_dir, PLACES)
         except LightcnnError as error:
             report(error)
             sys.exit(EXIT_USER_ERROR)

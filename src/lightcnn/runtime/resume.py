@@ -1,17 +1,18 @@
 """``resume=<run dir>``: continue a run in its own directory with its own config.
 
-The run's saved overrides (``.hydra/overrides.yaml``) are put back on the command line before
-Hydra composes, so the resumed run has exactly the original config; overrides given after
-``resume=`` (e.g. ``trainer.max_epochs=20``) still apply on top.
+Before Hydra composes, the run's overrides are put back on the command line — the original
+run's, plus those added by earlier continuations that trained (``runtime/record.py``) — so
+the resumed run has the config its checkpoints were trained with; overrides given after
+``resume=`` (e.g. ``trainer.max_epochs=20``) apply on top. The continuation's own config is
+written to ``.hydra/resumes/<n>/``: the run's original ``.hydra/`` is never rewritten.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from lightcnn.errors import ConfigError
+from lightcnn.runtime.record import RECORD, next_attempt, record_dir, replayed_overrides
 from lightcnn.runtime.run_dir import LAST
 
 
@@ -29,7 +30,7 @@ def expand_resume(argv: list[str]) -> list[str]:
     if value in ("", "null"):
         return argv
     run_dir = Path(value).expanduser().resolve()
-    saved = run_dir / ".hydra" / "overrides.yaml"
+    saved = run_dir / RECORD / "overrides.yaml"
     if not saved.is_file():
         raise ConfigError(
             f"resume={value}: {run_dir} is not a lightcnn run directory (no {saved.name})"
@@ -39,10 +40,12 @@ def expand_resume(argv: list[str]) -> list[str]:
             f"resume={value}: {run_dir / LAST} does not exist: the run ended before its first "
             f"epoch finished, so there is nothing to resume; start it again"
         )
-    original = [
-        arg
-        for arg in yaml.safe_load(saved.read_text()) or []
-        if not arg.startswith(("resume=", "hydra.run.dir=", "ckpt_path="))
-    ]
     rest = [arg for arg in args if not arg.startswith("resume=")]
-    return [argv[0], *original, *rest, f"resume={run_dir}", f"hydra.run.dir={run_dir}"]
+    return [
+        argv[0],
+        *replayed_overrides(run_dir),
+        *rest,
+        f"resume={run_dir}",
+        f"hydra.run.dir={run_dir}",
+        f"hydra.output_subdir={record_dir(next_attempt(run_dir))}",
+    ]

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from lightcnn.errors import ConfigError
+from lightcnn.errors import ConfigError, RunDirError
 
 LAST = Path("checkpoints") / "last.ckpt"
 METRICS = "metrics.json"
@@ -22,10 +22,34 @@ METRICS = "metrics.json"
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` as JSON atomically: a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise RunDirError(f"could not write {path} ({error.strerror or error})") from error
+
+
+def ensure_writable(folder: Path, option: str) -> None:
+    """Create ``folder`` and write a probe file in it; one clear error when that fails.
+
+    Args:
+        folder: the run or sweep directory Hydra is about to use.
+        option: the config keys that place it, for the message.
+    """
+    probe = folder / ".lightcnn-write-test"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise RunDirError(
+            f"cannot write the run directory {folder} ({reason}); choose a writable folder "
+            f"with {option}"
+        ) from None
 
 
 def check_run_dir(run_dir: Path, resuming: bool) -> None:

@@ -1,0 +1,123 @@
+"""A run directory's record of attempts: the original run and each continuation, kept apart.
+
+Attempt 0 is the run itself: Hydra writes its config to ``.hydra/``. Each ``resume=<run dir>``
+is a later attempt n: ``runtime/resume.py`` points Hydra's ``output_subdir`` at
+``.hydra/resumes/<n>/``, so the original ``.hydra/`` files are never rewritten and every
+continuation keeps its own config and overrides. Each attempt's folder also holds
+``attempt.json``: when it started and ended, the overrides it added, and its outcome
+(``running``, ``completed``, ``interrupted``, ``failed`` with the error). A later ``resume=``
+replays the original overrides plus those added by attempts that trained (completed or
+interrupted) — never those of a failed attempt. No Lightning here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lightcnn.runtime.run_dir import write_json
+
+RECORD = Path(".hydra")
+RESUMES = RECORD / "resumes"
+ATTEMPT = "attempt.json"
+# attempts whose added overrides a later resume= applies again
+REPLAYED = ("completed", "interrupted")
+# overrides that name where a run starts from, not how it trains: never replayed
+NOT_REPLAYED = ("resume=", "hydra.run.dir=", "ckpt_path=", "init_from=")
+
+
+def record_dir(attempt: int) -> Path:
+    """The folder (relative to the run directory) holding an attempt's record."""
+    return RECORD if attempt == 0 else RESUMES / str(attempt)
+
+
+def attempt_of(output_subdir: str | None) -> int:
+    """The attempt number of a job from Hydra's ``output_subdir``."""
+    parts = Path(output_subdir or RECORD).parts
+    return int(parts[-1]) if len(parts) == 3 and parts[1] == RESUMES.name else 0
+
+
+def next_attempt(run_dir: Path) -> int:
+    """The number the next continuation of ``run_dir`` gets."""
+    done = [int(p.name) for p in (run_dir / RESUMES).glob("*") if p.name.isdigit()]
+    return max(done, default=0) + 1
+
+
+def read_attempts(run_dir: Path) -> list[dict[str, Any]]:
+    """Every attempt's ``attempt.json``, in order (attempts without one are left out)."""
+    folders = [run_dir / RECORD]
+    numbered = (p for p in (run_dir / RESUMES).glob("*") if p.name.isdigit())
+    folders += sorted(numbered, key=lambda p: int(p.name))
+    return [json.loads((f / ATTEMPT).read_text()) for f in folders if (f / ATTEMPT).is_file()]
+
+
+def _overrides(folder: Path) -> list[str]:
+    path = folder / "overrides.yaml"
+    return list(yaml.safe_load(path.read_text()) or []) if path.is_file() else []
+
+
+def replayed_overrides(run_dir: Path) -> list[str]:
+    """The original overrides plus those added by earlier attempts that trained."""
+    replay = _overrides(run_dir / RECORD)
+    for attempt in read_attempts(run_dir):
+        if attempt["attempt"] > 0 and attempt["outcome"] in REPLAYED:
+            replay += attempt["added_overrides"]
+    return [arg for arg in replay if not arg.startswith(NOT_REPLAYED)]
+
+
+class Attempt:
+    """This process's attempt at a run: ``attempt.json`` written at the start and at the end.
+
+    Args:
+        run_dir: the run directory.
+        output_subdir: Hydra's ``output_subdir`` of this job (``.hydra`` or
+            ``.hydra/resumes/<n>``).
+        overrides: this job's task overrides (Hydra's ``overrides.task``).
+        continued_from: the checkpoint it continues (``ckpt_path``, resume's ``last.ckpt``).
+        init_from: the checkpoint whose weights it starts from.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        output_subdir: str | None,
+        overrides: list[str],
+        continued_from: str | None = None,
+        init_from: str | None = None,
+    ) -> None:
+        self.number = attempt_of(output_subdir)
+        self.path = run_dir / record_dir(self.number) / ATTEMPT
+        replayed = replayed_overrides(run_dir) if self.number else []
+        added = overrides[len(replayed) :] if overrides[: len(replayed)] == replayed else overrides
+        self.record: dict[str, Any] = {
+            "attempt": self.number,
+            "started": _now(),
+            "added_overrides": [arg for arg in added if not arg.startswith("resume=")],
+            "continued_from": continued_from,
+            "init_from": init_from,
+            "outcome": "running",
+        }
+        write_json(self.path, self.record)
+
+    def finish(
+        self, outcome: str, epochs: list[int] | None = None, error: str | None = None
+    ) -> None:
+        """Record how the attempt ended.
+
+        Args:
+            outcome: ``completed``, ``interrupted`` or ``failed``.
+            epochs: the epochs this attempt trained.
+            error: what went wrong (failed attempts).
+        """
+        self.record |= {"outcome": outcome, "ended": _now(), "epochs": epochs or []}
+        if error:
+            self.record["error"] = error
+        write_json(self.path, self.record)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
