@@ -1,0 +1,129 @@
+"""What a user waits for: ``python -m lightcnn.train`` against a plain PyTorch script doing
+the same work (benchmarks/plain_train.py), whole processes, interleaved.
+
+Each repeat runs both variants once, alternating which goes first, each as a fresh process:
+
+- **lightcnn**: ``python -m lightcnn.train`` with the default experiment (the LeNet-5 recipe)
+  and ``trainer.max_epochs=E``: fit with per-epoch validation, best + last checkpoints,
+  TensorBoard, then validation and test of the best checkpoint, metrics.json;
+- **plain**: ``python benchmarks/plain_train.py --epochs E``: the same data split,
+  augmentation, network, optimizer, schedule, batch size, validation, checkpoints and test.
+
+Per variant it reports the medians over repeats of:
+
+- the whole process, timed from outside (start-up, imports, data, every epoch, test);
+- one epoch (training + validation + checkpoints): the differences between the
+  seconds-since-start each process records at the end of its epochs, the first epoch left out
+  (it also pays for first-call warm-ups);
+- the peak resident memory (``wait4``'s ``ru_maxrss``);
+
+and the ratios lightcnn / plain. The machine drifts by 20-40% within minutes: only the ratios
+of interleaved runs mean anything.
+
+    LIGHTCNN_DATA_DIR=../shared/datasets python benchmarks/whole_run.py --repeats 3 --epochs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(command: list[str], out: Path) -> dict:
+    """Run one variant to completion; its wall time, peak memory and recorded epochs."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
+    result = json.loads(
+        (out / ("metrics.json" if "lightcnn.train" in command else "result.json")).read_text()
+    )
+    ends = [entry["elapsed_s"] for entry in result["history"]]
+    return {
+        "wall_s": wall,
+        "epoch_s": statistics.median(b - a for a, b in itertools.pairwise(ends)),
+        "peak_mib": usage.ru_maxrss / 1024,
+        "test_acc": result["test/acc"],
+    }
+
+
+def commands(variant: str, args: argparse.Namespace, out: Path) -> list[str]:
+    if variant == "plain":
+        return [
+            sys.executable,
+            str(HERE / "plain_train.py"),
+            f"--data-dir={args.data_dir}",
+            f"--epochs={args.epochs}",
+            f"--seed={args.seed}",
+            f"--out={out}",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "lightcnn.train",
+        f"paths.data_dir={args.data_dir}",
+        f"trainer.max_epochs={args.epochs}",
+        f"seed={args.seed}",
+        f"hydra.run.dir={out}",
+        *args.overrides,
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("LIGHTCNN_DATA_DIR", "data"))
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for the lightcnn run")
+    args = parser.parse_args()
+    variants = ("lightcnn", "plain")
+    results: dict[str, list[dict]] = {v: [] for v in variants}
+    with tempfile.TemporaryDirectory(prefix="lightcnn-whole-run-") as tmp:
+        for repeat in range(args.repeats):
+            order = variants if repeat % 2 == 0 else variants[::-1]
+            for variant in order:
+                out = Path(tmp) / f"{variant}-{repeat}"
+                measured = run(commands(variant, args, out), out)
+                results[variant].append(measured)
+                print(
+                    f"repeat {repeat + 1} {variant:8s} whole {measured['wall_s']:6.1f} s  "
+                    f"epoch {measured['epoch_s']:5.2f} s  peak {measured['peak_mib']:6.0f} MiB  "
+                    f"test/acc {measured['test_acc']:.4f}",
+                    flush=True,
+                )
+    median = {
+        v: {k: statistics.median(r[k] for r in results[v]) for k in results[v][0]} for v in variants
+    }
+    print(f"\nmedians of {args.repeats} interleaved repeats, {args.epochs} epochs each")
+    print("| what | lightcnn | plain | ratio |")
+    print("| --- | --- | --- | --- |")
+    for key, label, unit in (
+        ("epoch_s", "one epoch (train + validation + checkpoints)", "s"),
+        ("wall_s", "whole process", "s"),
+        ("peak_mib", "peak memory", "MiB"),
+    ):
+        a, b = median["lightcnn"][key], median["plain"][key]
+        print(f"| {label} | {a:.2f} {unit} | {b:.2f} {unit} | {a / b:.2f} |")
+    per_repeat = [
+        a["epoch_s"] / b["epoch_s"]
+        for a, b in zip(results["lightcnn"], results["plain"], strict=True)
+    ]
+    print(f"per-repeat epoch ratios: {', '.join(f'{r:.2f}' for r in per_repeat)}")
+
+
+if __name__ == "__main__":
+    main()
