@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/datasets/MNIST/raw),)
 export LIGHTCNN_DATA_DIR ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: help install train test test-fast lint format tensorboard clean
+.PHONY: help install train test test-fast lint format docs tensorboard clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ lint: $(STAMP)  ## ruff lint and format check
 format: $(STAMP)  ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+docs: $(STAMP)  ## regenerate docs/configuration.md from conf/
+	$(BIN)/python -m lightcnn.config.reference > docs/configuration.md
 
 tensorboard: $(STAMP)  ## open TensorBoard on logs/
 	$(BIN)/tensorboard --logdir logs
