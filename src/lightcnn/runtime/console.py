@@ -5,7 +5,8 @@ Hydra's job logging owns the output (console + ``<task>.log``). Lightning adds a
 own when it is imported before that logging is set up, which printed every Lightning line twice;
 its handler is removed and its records go through Hydra's. Warnings are routed through logging
 too, so they land in the log file. The lines dropped are named one by one, by logger and
-message, never by a blanket filter.
+message, never by a blanket filter. Under DDP only rank 0 prints lightcnn's lines (the other
+ranks keep their warnings and errors), as Lightning does with its own.
 """
 
 from __future__ import annotations
@@ -67,3 +68,7 @@ def configure_console() -> None:
         warnings.filterwarnings("ignore", message=message, module=module)
     if root_configured:
         logging.captureWarnings(True)
+    from lightning.fabric.utilities.rank_zero import rank_zero_only  # set from the launcher
+
+    if getattr(rank_zero_only, "rank", 0) != 0:
+        logging.getLogger("lightcnn").setLevel(logging.WARNING)

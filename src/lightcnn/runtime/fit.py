@@ -21,7 +21,7 @@ from lightcnn.config.validation import validate_config
 from lightcnn.runtime.builders import build_data_and_model, build_trainer
 from lightcnn.runtime.checkpoint_io import load_weights_only
 from lightcnn.runtime.console import configure_console
-from lightcnn.runtime.run_dir import LAST, METRICS, write_json
+from lightcnn.runtime.run_dir import COMPLETED, LAST, METRICS, write_json
 
 log = logging.getLogger("lightcnn")
 # metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
@@ -119,11 +119,13 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         )
         log.info("Result (%s): %s", source, summary)
     metrics |= {
+        "status": COMPLETED,
         "history": epochs,
         "time_to_val_acc_s": time_to_val_acc,
         "wall_time_s": round(seconds_since_start(), 2),
     }
-    write_json(run_dir / METRICS, metrics)
+    if trainer.is_global_zero:  # one record per run, also under DDP
+        write_json(run_dir / METRICS, metrics)
     log_final_hparams(loggers, cfg, metrics)
     log.info("Run directory: %s", run_dir)
     return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
