@@ -43,19 +43,21 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         with job.scope(cfg):
             metrics, _ = train(cfg)
     except LightcnnError as error:
+        job.record_failure(error)
+        if job.in_sweep:
+            if job.rank == 0:
+                log.error("Job %s failed (the sweep goes on): %s", job.run_dir.name, error)
+            return job.worst
         if job.rank == 0:
             log.error("%s", error)  # into train.log; the console gets the one line below
             report(error)
-        job.record_failure(error)
-        if job.in_sweep:
-            return job.worst
         # other DDP ranks exit quietly: a failed rank makes Lightning kill rank 0 at once
         sys.exit(EXIT_USER_ERROR if job.rank == 0 else 0)
     except Exception as error:
         job.record_failure(error)
         if not job.in_sweep:
             raise
-        log.exception("Job %s failed; the sweep goes on", job.run_dir)
+        log.exception("Job %s failed (the sweep goes on)", job.run_dir.name)
         return job.worst
     return job.objective(metrics)
 

@@ -51,7 +51,9 @@ def metric_direction(metric: str, direction: Any = None) -> str:
         return "minimize" if "loss" in metric else "maximize"
     name = str(direction).lower()
     if name not in DIRECTIONS:
-        raise ConfigError(f"direction={direction!r} is not allowed: it must be maximize or minimize")
+        raise ConfigError(
+            f"direction={direction!r} is not allowed: it must be maximize or minimize"
+        )
     return name
 
 
@@ -261,7 +263,8 @@ class Leaderboard:
             shared = " ".join(f"{key}={value}" for key, value in self.common.items())
             lines.append(f"Every job: `{shared}`.")
         metrics = self.shown_metrics
-        lines += ["", *_table(["rank", "job", *self.swept, *metrics, "epochs", "time (s)", "status"])]
+        header = ["rank", "job", *self.swept, *metrics, "epochs", "time (s)", "status"]
+        lines += ["", *_table(header)]
         for rank, job in self._ranked():
             mark = f"★ {rank}" if job is self.best else str(rank or "")
             status = job.status if job.status != FAILED else f"failed: {_short(job.error)}"
@@ -384,7 +387,8 @@ def build_leaderboard(
 
     def order(job: JobResult) -> tuple[int, int, float]:
         value = job.value(metric)
-        return (value is None, status_order.get(job.status, 2), 0.0 if value is None else sign * value)
+        key = 0.0 if value is None else sign * value
+        return (value is None, status_order.get(job.status, 2), key)
 
     best_params = None
     results = sweep_dir / "optimization_results.yaml"
@@ -398,7 +402,8 @@ def build_leaderboard(
 def write_leaderboard(leaderboard: Leaderboard) -> tuple[Path, Path]:
     """Write ``leaderboard.csv`` and ``leaderboard.md`` into the sweep folder (atomically)."""
     paths = []
-    for name, text in ((CSV_NAME, leaderboard.to_csv()), (MARKDOWN_NAME, leaderboard.to_markdown())):
+    tables = ((CSV_NAME, leaderboard.to_csv()), (MARKDOWN_NAME, leaderboard.to_markdown()))
+    for name, text in tables:
         path = leaderboard.sweep_dir / name
         partial = path.with_name(path.name + ".partial")
         partial.write_text(text)

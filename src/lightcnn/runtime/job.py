@@ -74,6 +74,10 @@ class Job:
     @contextmanager
     def scope(self, cfg: DictConfig) -> Iterator[None]:
         """Around the training: DDP ranks run this very job; a parallel job gets its device."""
+        if self.in_sweep:  # this job's times count from its own start (metrics.json)
+            from lightcnn.callbacks.history import start_clock  # loads Lightning
+
+            start_clock()
         with ddp_job_scope(self.run_dir, self.in_sweep):
             place_parallel_job(cfg)
             yield

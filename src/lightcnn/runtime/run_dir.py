@@ -45,6 +45,24 @@ def check_run_dir(run_dir: Path, resuming: bool) -> None:
         )
 
 
+def check_sweep_dir(sweep_dir: Path) -> None:
+    """Refuse to start a sweep in a folder whose jobs have finished: the new jobs would take
+    their numbers, and so their directories.
+
+    Args:
+        sweep_dir: the sweep directory Hydra is about to use.
+    """
+    if not sweep_dir.is_dir():
+        return
+    done = sorted(p.name for p in sweep_dir.iterdir() if (p / METRICS).is_file())
+    if done:
+        jobs = ", ".join(done[:5]) + (", ..." if len(done) > 5 else "")
+        raise ConfigError(
+            f"{sweep_dir} already holds a sweep whose jobs finished ({jobs}); choose another "
+            f"hydra.sweep.dir, or leave it out: every sweep gets a folder of its own"
+        )
+
+
 def run_status(run_dir: Path) -> str | None:
     """``completed`` or ``failed`` from the run's ``metrics.json``; None while there is none.
 

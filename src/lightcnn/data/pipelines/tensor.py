@@ -78,7 +78,10 @@ class TensorLoader:
     def __len__(self) -> int:
         rank, world_size = self.shard_fn()
         count = len(self.labels)
-        share = math.ceil(count / world_size) if self.shuffle else len(range(rank, count, world_size))
+        if self.shuffle:  # padded to an equal share
+            share = math.ceil(count / world_size)
+        else:
+            share = len(range(rank, count, world_size))
         return math.ceil(share / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
