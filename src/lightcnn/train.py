@@ -54,6 +54,8 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         # other DDP ranks exit quietly: a failed rank makes Lightning kill rank 0 at once
         sys.exit(EXIT_USER_ERROR if job.rank == 0 else 0)
     except Exception as error:
+        if job.stopped_by_scheduler(error):
+            raise  # no record: the run is resumable, like one stopped by Ctrl-C or SIGTERM
         job.record_failure(error)
         if not job.in_sweep:
             raise

@@ -220,7 +220,7 @@ class Leaderboard:
     def summary(self) -> str:
         """One line: jobs by status, the best job and its value."""
         counts = ", ".join(f"{n} {status}" for status, n in self.counts().items())
-        line = f"{len(self.jobs)} jobs ({counts})"
+        line = f"{len(self.jobs)} job{'s' if len(self.jobs) != 1 else ''} ({counts})"
         best = self.best
         if best is not None:
             line += f"; best {self.metric}={best.value(self.metric):.4f}: job {best.name}"

@@ -14,6 +14,8 @@ No Lightning here: it loads with the training.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,10 +30,13 @@ from lightcnn.analysis.leaderboard import finite, metric_direction, worst_value
 from lightcnn.runtime.distributed import ddp_job_scope, global_rank
 from lightcnn.runtime.parallel import place_parallel_job
 from lightcnn.runtime.run_dir import (
+    LAST,
     discard_unused_run_dir,
     is_unused_run_dir,
     write_failure_record,
 )
+
+log = logging.getLogger("lightcnn")
 
 
 @dataclass
@@ -96,6 +101,25 @@ class Job:
         if value is None and self.in_sweep:
             return self.worst
         return value
+
+    def stopped_by_scheduler(self, error: BaseException) -> bool:
+        """Whether ``error`` is submitit stopping the job at SLURM's time limit (or a
+        preemption) without requeueing it: an interruption to resume, not a failure.
+
+        Logs where the run stopped and how to continue it.
+        """
+        submitit = sys.modules.get("submitit.core.utils")
+        if submitit is None or not isinstance(error, submitit.UncompletedJobError):
+            return False
+        if self.rank == 0:
+            log.warning(
+                "Stopped by the scheduler (%s). The last complete epoch is in %s; continue with:\n"
+                "  python -m lightcnn.train resume=%s",
+                error,
+                self.run_dir / LAST,
+                self.run_dir,
+            )
+        return True
 
     def record_failure(self, error: BaseException) -> None:
         """Write the failed job's ``metrics.json`` (rank 0 only).

@@ -82,7 +82,7 @@ def place_parallel_job(cfg: DictConfig) -> None:
                 trainer.devices = [index]
             where = f"GPU {index}"
     log.info(
-        "Parallel job %s on %s, %d torch threads",
+        "Parallel job %s on %s with %d torch thread(s)",
         HydraConfig.get().job.num,
         where,
         torch.get_num_threads(),
