@@ -11,7 +11,9 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.types import RunMode
+from hydra.core.plugins import Plugins
+from hydra.core.utils import setup_globals
+from hydra.types import HydraContext, RunMode
 from omegaconf import OmegaConf
 from submitit.slurm.slurm import _make_sbatch_string
 
@@ -48,8 +50,14 @@ def test_the_slurm_preset_asks_for_one_task_per_device_on_each_node(make_cfg) ->
         "hydra.launcher.partition=gpu",
         "hydra.launcher.timeout_min=240",
     )
-    launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
-    assert launcher["_target_"].endswith("SlurmLauncher")
+    setup_globals()  # Hydra's resolvers, as in a real launch
+    plugin = Plugins.instance().instantiate_launcher(
+        config=cfg,
+        hydra_context=HydraContext(config_loader=None, callbacks=None),
+        task_function=lambda _: None,
+    )
+    assert type(plugin).__name__ == "SlurmLauncher"
+    launcher = plugin.params  # resolved against the train config when Hydra instantiates it
     assert (launcher["nodes"], launcher["tasks_per_node"], launcher["gpus_per_node"]) == (2, 4, 4)
     assert launcher["max_num_timeout"] == 0  # no requeue: resume=<run dir> instead
     check_launcher(cfg)
