@@ -25,6 +25,7 @@ from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.lit.speed import NullProfiler
 from lightcnn.models import input_requirement
 from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO
+from lightcnn.runtime.console import SpawnedConsole, job_logging_config
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:
@@ -92,6 +93,7 @@ def build_trainer(
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
         TrainingHistory(),
+        SpawnedConsole(job_logging_config()),
         *(extra_callbacks or []),
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)

@@ -12,7 +12,13 @@ ranks keep their warnings and errors), as Lightning does with its own.
 from __future__ import annotations
 
 import logging
+import logging.config
 import warnings
+from typing import Any
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 
 # (logger, message start) of Lightning lines that say nothing about the run
 NOISE: tuple[tuple[str, str], ...] = (
@@ -72,3 +78,31 @@ def configure_console() -> None:
 
     if getattr(rank_zero_only, "rank", 0) != 0:
         logging.getLogger("lightcnn").setLevel(logging.WARNING)
+
+
+def job_logging_config() -> dict[str, Any] | None:
+    """Hydra's job logging config of this run (resolved), or None outside a Hydra job."""
+    if not HydraConfig.initialized():
+        return None
+    return OmegaConf.to_container(HydraConfig.get().job_logging, resolve=True)  # type: ignore[return-value]
+
+
+class SpawnedConsole(L.Callback):
+    """Give the processes of a spawning strategy (``ddp_spawn``) the run's console and log.
+
+    Spawned ranks start as fresh interpreters without Hydra's logging: their lines would print
+    raw, and the epoch lines of rank 0 not at all. In a process whose logging is already set up
+    (the launching one, or a rank re-launched through Hydra) this does nothing.
+
+    Args:
+        logging_config: Hydra's job logging config (:func:`job_logging_config`).
+    """
+
+    def __init__(self, logging_config: dict[str, Any] | None) -> None:
+        self.logging_config = logging_config
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.logging_config is None or logging.getLogger().hasHandlers():
+            return
+        logging.config.dictConfig(self.logging_config)
+        configure_console()

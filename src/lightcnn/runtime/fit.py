@@ -97,6 +97,8 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
 
     # the history of every epoch, resumed ones included (checkpoints carry it)
     history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
+    if not history.epochs and (run_dir / LAST).is_file():  # ddp_spawn: kept in the workers
+        history.load_state_dict(load_weights_only(run_dir / LAST)["callbacks"][history.state_key])
     epochs = list(history.epochs)
     time_to_val_acc = history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS)
 
