@@ -273,7 +273,7 @@ class Leaderboard:
                     [
                         mark,
                         job.name,
-                        *(job.overrides.get(key, "") for key in self.swept),
+                        *(_short_value(job.overrides.get(key, "")) for key in self.swept),
                         *(_number(job.metrics.get(m), 4) for m in metrics),
                         _number(job.epochs, 0),
                         _number(job.wall_time_s, 1),
@@ -292,7 +292,7 @@ class Leaderboard:
                 lines.append(
                     _row(
                         [
-                            *group.overrides.values(),
+                            *map(_short_value, group.overrides.values()),
                             count,
                             *(_stats(group.values(m), 4) for m in metrics),
                             _stats(group.wall_times(), 1),
@@ -333,6 +333,16 @@ def _plain(value: Any) -> Any:
 def _short(text: str, limit: int = 140) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short_value(value: str) -> str:
+    """A sampled float (``0.0010134344267417026``) to 4 significant digits; other values as
+    they are. The CSV and the best parameters keep every digit."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return f"{number:.4g}" if "." in value and len(value) > 8 else value
 
 
 def _number(value: Any, digits: int) -> str:
