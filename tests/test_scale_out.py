@@ -17,11 +17,13 @@ from hydra.types import HydraContext, RunMode
 from omegaconf import OmegaConf
 from submitit.slurm.slurm import _make_sbatch_string
 
-from lightcnn.callbacks import NonFiniteLossGuard
+from lightcnn.callbacks import NonFiniteLossGuard, SameConfigOnEveryRank
+from lightcnn.callbacks.same_config import options_digest
 from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import validate_config
 from lightcnn.errors import ConfigError, NonFiniteLossError
 from lightcnn.runtime import parallel
+from lightcnn.runtime.builders import build_data_and_model
 from lightcnn.runtime.hydra_callbacks import check_launcher
 
 
@@ -163,3 +165,24 @@ def test_a_nan_on_another_rank_stops_this_one_too() -> None:
     guard.on_train_start(trainer, module)
     with pytest.raises(NonFiniteLossError, match="non-finite on another rank"):
         guard.on_train_batch_end(trainer, module, torch.tensor(2.3), None, 0)
+
+
+class _Ranks:
+    """Rank 1 of two, whose options differ from rank 0's."""
+
+    def broadcast(self, obj: str, src: int = 0) -> str:
+        return "rank 0's digest"
+
+    def reduce_boolean_decision(self, decision: bool, all: bool = True) -> bool:
+        return decision
+
+
+def test_ranks_with_different_options_stop_before_training(make_cfg) -> None:
+    datamodule, model = build_data_and_model(make_cfg())
+    trainer = SimpleNamespace(world_size=2, strategy=_Ranks(), datamodule=datamodule)
+    with pytest.raises(ConfigError, match="ranks were started with different configurations"):
+        SameConfigOnEveryRank().setup(trainer, model, "fit")
+    _, other = build_data_and_model(make_cfg("model.lr=0.5"))
+    assert options_digest(model, datamodule) != options_digest(other, datamodule)
+    _, same = build_data_and_model(make_cfg())
+    assert options_digest(model, datamodule) == options_digest(same, datamodule)

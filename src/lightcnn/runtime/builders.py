@@ -18,7 +18,13 @@ from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
-from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard, TrainingHistory
+from lightcnn.callbacks import (
+    EpochLog,
+    EpochSeed,
+    NonFiniteLossGuard,
+    SameConfigOnEveryRank,
+    TrainingHistory,
+)
 from lightcnn.data.module import ImageDataModule
 from lightcnn.errors import LightcnnError
 from lightcnn.lit.classifier import ImageClassifier
@@ -93,6 +99,7 @@ def build_trainer(
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
         TrainingHistory(),
+        SameConfigOnEveryRank(),
         SpawnedConsole(job_logging_config()),
         *(extra_callbacks or []),
     ]
