@@ -19,6 +19,7 @@ from typing import Any
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
+from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
 # (logger, message start) of Lightning lines that say nothing about the run
 NOISE: tuple[tuple[str, str], ...] = (
@@ -81,10 +82,14 @@ def configure_console() -> None:
 
 
 def job_logging_config() -> dict[str, Any] | None:
-    """Hydra's job logging config of this run (resolved), or None outside a Hydra job."""
+    """Hydra's job logging config of this run (resolved), or None outside a Hydra job (a
+    config composed in Python has no run directory for the log file)."""
     if not HydraConfig.initialized():
         return None
-    return OmegaConf.to_container(HydraConfig.get().job_logging, resolve=True)  # type: ignore[return-value]
+    try:
+        return OmegaConf.to_container(HydraConfig.get().job_logging, resolve=True)  # type: ignore[return-value]
+    except (MissingMandatoryValue, InterpolationResolutionError):
+        return None
 
 
 class SpawnedConsole(L.Callback):
