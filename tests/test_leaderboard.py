@@ -145,7 +145,7 @@ def test_a_failure_record_protects_its_directory(tmp_path: Path) -> None:
     assert record["error_type"] == "ValueError" and record["seed"] == 3
     assert record["wall_time_s"] == 1.23 and record["last_checkpoint"] is None
     assert run_status(tmp_path) == "failed"
-    with pytest.raises(ConfigError, match="already holds a failed run"):
+    with pytest.raises(ConfigError, match=r"already holds a finished run \(metrics.json: failed\)"):
         check_run_dir(tmp_path, resuming=False)
 
 

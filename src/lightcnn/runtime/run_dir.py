@@ -40,8 +40,8 @@ def check_run_dir(run_dir: Path, resuming: bool) -> None:
     """
     if not resuming and (run_dir / METRICS).is_file():
         raise ConfigError(
-            f"{run_dir} already holds a {run_status(run_dir)} run ({METRICS}); choose another "
-            f"hydra.run.dir, or continue it with resume={run_dir}"
+            f"{run_dir} already holds a finished run ({METRICS}: {run_status(run_dir)}); choose "
+            f"another hydra.run.dir, or continue it with resume={run_dir}"
         )
 
 
