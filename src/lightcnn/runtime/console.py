@@ -51,6 +51,18 @@ class _DropNoise(logging.Filter):
         return not str(record.msg).startswith(self.starts)
 
 
+class _RankZeroInfo(logging.Filter):
+    """lightcnn's info lines from rank 0 only; the rank is read when a line is logged (a
+    spawned rank learns it after its logging is set up)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or not record.name.startswith("lightcnn"):
+            return True
+        from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+        return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def configure_console() -> None:
     """Route Lightning's records and Python warnings through the root logger, once each, and
     drop the lines listed in :data:`NOISE`. Safe to call more than once."""
@@ -75,10 +87,9 @@ def configure_console() -> None:
         warnings.filterwarnings("ignore", message=message, module=module)
     if root_configured:
         logging.captureWarnings(True)
-    from lightning.fabric.utilities.rank_zero import rank_zero_only  # set from the launcher
-
-    if getattr(rank_zero_only, "rank", 0) != 0:
-        logging.getLogger("lightcnn").setLevel(logging.WARNING)
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, _RankZeroInfo) for f in handler.filters):
+                handler.addFilter(_RankZeroInfo())
 
 
 def job_logging_config() -> dict[str, Any] | None:
@@ -106,7 +117,15 @@ class SpawnedConsole(L.Callback):
     def __init__(self, logging_config: dict[str, Any] | None) -> None:
         self.logging_config = logging_config
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # unpickled in a spawned rank with the trainer: before anything there logs a line
+        self.__dict__.update(state)
+        self._configure()
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._configure()
+
+    def _configure(self) -> None:
         if self.logging_config is None or logging.getLogger().hasHandlers():
             return
         logging.config.dictConfig(self.logging_config)
