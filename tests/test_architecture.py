@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "models", "data", "lit"},
     "runtime": {"errors", "nn", "models", "analysis", "data", "lit", "callbacks", "config"},
 }
-ENTRY_POINTS = {"train", "summary"}
+ENTRY_POINTS = {"train", "summary", "leaderboard"}
 
 
 def layer_of(path: Path) -> str:
@@ -72,7 +72,8 @@ def test_config_checks_do_not_load_lightning() -> None:
     """What runs before a job starts: the Hydra callback, validation, resume, the rules."""
     code = (
         "import sys\n"
-        "import lightcnn.runtime.hydra_callbacks, lightcnn.runtime.resume\n"
+        "import lightcnn.runtime.hydra_callbacks, lightcnn.runtime.resume, lightcnn.runtime.job\n"
+        "import lightcnn.train, lightcnn.leaderboard\n"
         "import lightcnn.config.validation, lightcnn.data, lightcnn.lit.options\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'lightning'))\n"
     )

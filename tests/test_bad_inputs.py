@@ -4,6 +4,7 @@ nothing lost. The subprocesses run concurrently (they mostly wait on imports).""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -176,6 +177,20 @@ def test_a_finished_run_is_not_overwritten(tmp_path: Path, mnist_root: Path) -> 
     assert digest(run_dir) == before
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "sweep_dir is missing: name the sweep's folder"),
+        (("sweep_dir=/no/such/sweep",), "sweep_dir=/no/such/sweep: no such folder"),
+    ],
+)
+def test_the_leaderboard_command_names_what_is_wrong(tmp_path: Path, args, message) -> None:
+    result = run_cli(*args, module="lightcnn.leaderboard", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"lightcnn: error: {message}"), lines
+
+
 class RunsCode:
     """Pickles into a call of os.system: what a malicious checkpoint would carry."""
 
@@ -250,6 +265,10 @@ def test_a_diverging_run_stops_at_the_first_nan_and_keeps_the_last_good_checkpoi
     payload = torch.load(last, weights_only=True)
     assert payload["epoch"] == 0
     assert all(torch.isfinite(t).all() for t in payload["state_dict"].values())
+    # the run's record says how it ended, and keeps the folder from being reused
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["error_type"] == "NonFiniteLossError"
+    assert record["last_checkpoint"] == str(last) and "train/loss became" in record["error"]
 
 
 class _NanAfter(L.LightningModule):

@@ -23,6 +23,8 @@ GROUPS = (
     "experiment",
     "debug",
     "optim",
+    "hparams_search",
+    "hydra/launcher",
 )
 
 

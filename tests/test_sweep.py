@@ -1,7 +1,9 @@
-"""The pooling × padding sweep: six runs, each with its choices and final metrics as hparams."""
+"""The pooling × padding sweep: six runs, each with its choices and final metrics as hparams,
+and the sweep's leaderboard."""
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 from pathlib import Path
@@ -52,6 +54,15 @@ def test_multirun_logs_each_runs_choices_and_final_metrics(tmp_path: Path, mnist
     )
     assert result.returncode == 0, result.stderr[-3000:]
     seen = set()
+    # the leaderboard: one row per job, its swept values, sorted by val/acc, the best first
+    with (sweep / "leaderboard.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(row["model.pool"], row["model.padding"]) for row in rows} == set(
+        itertools.product(POOLS, PADDINGS)
+    )
+    accuracies = [float(row["val/acc"]) for row in rows]
+    assert accuracies == sorted(accuracies, reverse=True) and rows[0]["best"] == "True"
+    assert (sweep / "leaderboard.md").is_file()
     for run_dir in sorted(p for p in sweep.iterdir() if p.is_dir()):
         hparams, scalars = hparams_of(run_dir)
         seen.add((hparams["model/pool"], hparams["model/padding"]))

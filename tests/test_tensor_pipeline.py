@@ -123,3 +123,11 @@ def test_ddp_ranks_split_every_epoch_like_distributed_sampler() -> None:
     assert len(shards[0]) == len(shards[1]) == 6  # padded to an equal share
     assert set(shards[0]) | set(shards[1]) == set(range(11))
     assert len(loader(11, shuffle=True, rank=1, world=2)) == 2
+
+
+def test_ddp_evaluation_shards_count_every_sample_once() -> None:
+    """No padding for validation and test: the metrics reduced across ranks are exact."""
+    shards = [order(loader(11, shuffle=False, rank=rank, world=2)) for rank in (0, 1)]
+    assert sorted(shards[0] + shards[1]) == list(range(11))
+    assert [len(loader(11, shuffle=False, rank=rank, world=2)) for rank in (0, 1)] == [2, 2]
+    assert len(loader(9, shuffle=False, rank=1, world=2)) == 1  # 4 samples: one batch of 4

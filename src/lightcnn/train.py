@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -19,8 +18,8 @@ from omegaconf import DictConfig
 from lightcnn.config import CONF_DIR
 from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
 from lightcnn.runtime.console import log_to_file
+from lightcnn.runtime.job import Job
 from lightcnn.runtime.resume import expand_resume
-from lightcnn.runtime.run_dir import discard_unused_run_dir
 
 log = logging.getLogger("lightcnn")
 
@@ -38,14 +37,32 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
+    # A failed job writes its metrics.json; in a sweep it returns the worst value so that the
+    # other jobs run and the leaderboard is written (runtime/job.py). Only rank 0 speaks.
+    job = Job.current(cfg)
     try:
-        metrics, _ = train(cfg)
+        with job.scope(cfg):
+            metrics, _ = train(cfg)
     except LightcnnError as error:
-        log_to_file(log, logging.ERROR, str(error))  # the console gets the one line below
-        report(error)
-        discard_unused_run_dir(Path(cfg.paths.output_dir))
-        sys.exit(EXIT_USER_ERROR)
-    return metrics.get(cfg.get("optimized_metric"))
+        job.record_failure(error)
+        if job.in_sweep:
+            if job.rank == 0:
+                log.error("Job %s failed (the sweep goes on): %s", job.run_dir.name, error)
+            return job.worst
+        if job.rank == 0:
+            log_to_file(log, logging.ERROR, str(error))  # the console gets the one line below
+            report(error)
+        # other DDP ranks exit quietly: a failed rank makes Lightning kill rank 0 at once
+        sys.exit(EXIT_USER_ERROR if job.rank == 0 else 0)
+    except Exception as error:
+        if job.stopped_by_scheduler(error):
+            raise  # no record: the run is resumable, like one stopped by Ctrl-C or SIGTERM
+        job.record_failure(error)
+        if not job.in_sweep:
+            raise
+        log.exception("Job %s failed (the sweep goes on)", job.run_dir.name)
+        return job.worst
+    return job.objective(metrics)
 
 
 def main() -> float | None:

@@ -2,6 +2,8 @@
 
 Time-to-accuracy is read from the run's own files: each entry of ``history`` says when (in
 seconds since the training process started, start-up included) an epoch's validation ended.
+A job of a sweep counts from its own start instead (:func:`start_clock`), so jobs that share a
+process compare.
 """
 
 from __future__ import annotations
@@ -32,11 +34,23 @@ def process_start_time() -> float:
 
 
 PROCESS_START = process_start_time()
+_clock_start = PROCESS_START
+
+
+def start_clock(at: float | None = None) -> None:
+    """Count :func:`seconds_since_start` from ``at`` (now by default) instead of the process's
+    start: each job of a sweep that runs several jobs in one process has its own clock.
+
+    Args:
+        at: a Unix time; None: now.
+    """
+    global _clock_start
+    _clock_start = time.time() if at is None else at
 
 
 def seconds_since_start() -> float:
-    """Wall-clock seconds since this process started."""
-    return time.time() - PROCESS_START
+    """Wall-clock seconds since this process started (or since :func:`start_clock`)."""
+    return time.time() - _clock_start
 
 
 class TrainingHistory(L.Callback):
@@ -67,6 +81,10 @@ class TrainingHistory(L.Callback):
             if name.startswith(("train/", "val/")) and value.numel() == 1:
                 entry[name] = float(value)
         self.epochs.append(entry)
+
+    def epochs_of(self, attempt: int) -> list[int]:
+        """The epochs an attempt trained, by the ``attempt`` its entries carry."""
+        return [entry["epoch"] for entry in self.epochs if entry.get("attempt") == attempt]
 
     def first_reaching(self, metric: str, thresholds: list[float]) -> dict[str, float]:
         """``{threshold: elapsed_s}`` of the first epoch whose ``metric`` reached each

@@ -16,8 +16,10 @@ class NonFiniteLossGuard(L.Callback):
     Reading a GPU value from Python waits for the GPU, so on accelerators the check is
     deferred: each step folds ``isfinite(loss)`` into a flag that stays on the device, and the
     flag is read every ``check_every`` steps and at the end of each epoch. On the CPU reading
-    is free and every step is checked. Checkpoints of earlier epochs stay as they are:
-    ``last.ckpt`` is the last good state.
+    is free and every step is checked. Under DDP every check is one decision of all ranks (any
+    rank's non-finite loss stops them all at the same step), so no rank waits for another that
+    has stopped. Checkpoints of earlier epochs stay as they are: ``last.ckpt`` is the last good
+    state.
 
     Args:
         check_every: steps between reads of the flag; None: 1 on the CPU, the trainer's
@@ -51,15 +53,22 @@ class NonFiniteLossGuard(L.Callback):
             return
         finite = torch.isfinite(loss.detach()).all()
         if self._every == 1:  # the CPU: read at once
-            if not finite:
+            if not self._all_finite(trainer, finite):
                 self._fail(trainer, pl_module, loss, since=trainer.global_step - 1)
             return
         self._finite = finite if self._finite is None else self._finite & finite
         if (batch_idx + 1) % self._every == 0 or trainer.is_last_batch:
             finite, self._finite = self._finite, None
             since, self._last_read_step = self._last_read_step, trainer.global_step
-            if not finite:
+            if not self._all_finite(trainer, finite):
                 self._fail(trainer, pl_module, loss, since=since)
+
+    @staticmethod
+    def _all_finite(trainer: L.Trainer, finite: torch.Tensor) -> bool:
+        """Whether the loss is finite on every rank (one all-reduce under DDP)."""
+        if trainer.world_size > 1:
+            return trainer.strategy.reduce_boolean_decision(bool(finite), all=True)
+        return bool(finite)
 
     def _fail(
         self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor, since: int
@@ -72,8 +81,9 @@ class NonFiniteLossGuard(L.Callback):
         kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
         step = trainer.global_step
         where = f"step {step}" if step - since <= 1 else f"a step in {since + 1}–{step}"
+        value = float(loss) if not torch.isfinite(loss).all() else "non-finite on another rank"
         raise NonFiniteLossError(
-            f"train/loss became {float(loss)} at epoch {trainer.current_epoch}, {where}; "
+            f"train/loss became {value} at epoch {trainer.current_epoch}, {where}; "
             f"{kept}. Likely cause: a learning rate too high for this model (lr now {lr}, "
             f"model.lr={hparams.get('lr')}, model.optimizer={hparams.get('optimizer')}): lower "
             f"model.lr or set trainer.gradient_clip_val=1.0"

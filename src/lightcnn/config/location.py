@@ -1,4 +1,6 @@
-"""Where the Hydra configs live, and the one OmegaConf resolver they use (``lightcnn.root``).
+"""Where the Hydra configs live, and the OmegaConf resolvers they use: ``lightcnn.root`` (the
+project root) and ``lightcnn.unique`` (a random suffix that keeps run and sweep directory names
+apart when two start in the same second).
 
 ``conf/`` sits at the repository root. A wheel ships it as ``lightcnn/conf`` (hatch
 force-include), so the package finds it in a non-editable install as well as in a checkout.
@@ -6,6 +8,7 @@ force-include), so the package finds it in a non-editable install as well as in 
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -34,5 +37,15 @@ def project_root() -> Path:
 
 CONF_DIR = find_conf_dir()
 
+
+def unique_suffix() -> str:
+    """Six random hex digits: two runs started in the same second on any machines of a cluster
+    collide with a chance of 1 in 16.7 million, and a guard refuses a folder already used."""
+    return secrets.token_hex(3)
+
+
 if not OmegaConf.has_resolver("lightcnn.root"):
     OmegaConf.register_new_resolver("lightcnn.root", lambda: str(project_root()))
+if not OmegaConf.has_resolver("lightcnn.unique"):
+    # cached like Hydra's ${now:}: one value per config, copied into each job of a sweep
+    OmegaConf.register_new_resolver("lightcnn.unique", unique_suffix, use_cache=True)

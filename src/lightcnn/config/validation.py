@@ -23,7 +23,7 @@ from torch import nn
 from lightcnn.data import DATASETS
 from lightcnn.data.options import check_data_options
 from lightcnn.errors import BOOLEAN, ConfigError, LightcnnError, Rule, check_rules, is_int
-from lightcnn.lit.options import check_module_options
+from lightcnn.lit.options import REPORTED_METRICS, check_module_options
 from lightcnn.models import MODELS, InputSpec, build_model, input_requirement
 from lightcnn.models import uses_pretrained_weights as pretrained
 
@@ -33,6 +33,10 @@ PROFILERS = ("simple", "advanced", "pytorch")
 RUN_RULES: dict[str, Rule] = {
     "seed": (is_int, "an integer"),
     "test": BOOLEAN,
+    "optimized_metric": (
+        lambda v: v is None or v in REPORTED_METRICS,
+        f"one of {', '.join(REPORTED_METRICS)} (or null)",
+    ),
 }
 TRAINER_RULES: dict[str, Rule] = {
     "max_epochs": (lambda v: is_int(v) and (v >= 1 or v == -1), "an integer >= 1 (or -1)"),
@@ -52,6 +56,9 @@ def validate_config(cfg: DictConfig) -> None:
             "node, select it with optim@model=<preset> (adam, adamw, sgd)"
         )
     check_rules("", _selected(cfg, RUN_RULES), RUN_RULES)
+    metric = cfg.get("optimized_metric")
+    if metric and metric.startswith("test/") and cfg.get("test") is False:
+        raise ConfigError(f"optimized_metric={metric} needs the test: set test=true")
     if "trainer" in cfg:  # only the keys checked: others may point into Hydra's runtime
         check_rules("trainer", _selected(cfg.trainer, TRAINER_RULES), TRAINER_RULES)
     for key in ("ckpt_path", "init_from"):

@@ -203,6 +203,14 @@ class ImageDataModule(L.LightningDataModule):
         sampler = (
             EpochShuffleSampler(len(dataset), self.seed, self._current_epoch) if shuffle else None
         )
+        rank, world_size = self._shard()
+        if not shuffle and world_size > 1:
+            # each sample once across the ranks (Lightning's default sampler pads with repeats)
+            from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+
+            sampler = UnrepeatedDistributedSampler(
+                dataset, num_replicas=world_size, rank=rank, shuffle=False
+            )
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

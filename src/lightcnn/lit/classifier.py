@@ -99,6 +99,8 @@ class ImageClassifier(PlainHookName, L.LightningModule):
         metric = MulticlassAccuracy(num_classes=num_classes, average="micro", validate_args=False)
         self.train_acc, self.val_acc, self.test_acc = metric.clone(), metric.clone(), metric.clone()
         self.train_loss = MeanMetric()
+        # per-sample means over the epoch, reduced across DDP ranks like the accuracies
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
 
     def configure_model(self) -> None:
         """Apply the speed switches once the module is on its device."""
@@ -136,9 +138,12 @@ class ImageClassifier(PlainHookName, L.LightningModule):
         images, labels = batch
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
-        accuracy = self.val_acc if stage == "val" else self.test_acc
+        accuracy, mean_loss = (
+            (self.val_acc, self.val_loss) if stage == "val" else (self.test_acc, self.test_loss)
+        )
         accuracy(logits, labels)
-        self.log(f"{stage}/loss", loss, prog_bar=True)
+        mean_loss.update(loss, weight=len(labels))
+        self.log(f"{stage}/loss", mean_loss, prog_bar=True)
         self.log(f"{stage}/acc", accuracy, prog_bar=True)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:

@@ -20,6 +20,9 @@ from lightcnn.lit.optim import build_optimizer, build_scheduler
 #: and the pretrained layers from ``unfreeze_epoch`` on (``gradual``).
 FINETUNE_MODES = ("full", "head", "gradual")
 
+#: the final metrics a run reports (``metrics.json``, the leaderboard): what a sweep can optimize
+REPORTED_METRICS = ("val/acc", "val/loss", "test/acc", "test/loss")
+
 RULES: dict[str, Rule] = {
     "lr": (lambda v: is_number(v) and v > 0, "a number > 0"),
     "weight_decay": (lambda v: is_number(v) and v >= 0, "a number >= 0"),

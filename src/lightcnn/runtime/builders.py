@@ -18,13 +18,21 @@ from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
-from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard, TrainingHistory
+from lightcnn.callbacks import (
+    EpochLog,
+    EpochSeed,
+    NonFiniteLossGuard,
+    SameConfigOnEveryRank,
+    TrainingHistory,
+)
 from lightcnn.data.module import ImageDataModule
 from lightcnn.errors import LightcnnError
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.lit.speed import NullProfiler
 from lightcnn.models import input_requirement
 from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO
+from lightcnn.runtime.console import job_logging_config
+from lightcnn.runtime.spawned_console import SpawnedConsole
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:
@@ -93,6 +101,8 @@ def build_trainer(
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
         TrainingHistory(attempt),
+        SameConfigOnEveryRank(),
+        SpawnedConsole(job_logging_config()),
         *(extra_callbacks or []),
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)

@@ -5,13 +5,19 @@ Hydra's job logging owns the output (console + ``<task>.log``). Lightning adds a
 own when it is imported before that logging is set up, which printed every Lightning line twice;
 its handler is removed and its records go through Hydra's. Warnings are routed through logging
 too, so they land in the log file. The lines dropped are named one by one, by logger and
-message, never by a blanket filter.
+message, never by a blanket filter. Under DDP only rank 0 prints lightcnn's lines (the other
+ranks keep their warnings and errors), as Lightning does with its own.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
 # (logger, message start) of Lightning lines that say nothing about the run
 NOISE: tuple[tuple[str, str], ...] = (
@@ -45,6 +51,18 @@ class _DropNoise(logging.Filter):
         return not str(record.msg).startswith(self.starts)
 
 
+class _RankZeroInfo(logging.Filter):
+    """lightcnn's info lines from rank 0 only; the rank is read when a line is logged (a
+    spawned rank learns it after its logging is set up)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or not record.name.startswith("lightcnn"):
+            return True
+        from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+        return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def configure_console() -> None:
     """Route Lightning's records and Python warnings through the root logger, once each, and
     drop the lines listed in :data:`NOISE`. Safe to call more than once."""
@@ -69,6 +87,20 @@ def configure_console() -> None:
         warnings.filterwarnings("ignore", message=message, module=module)
     if root_configured:
         logging.captureWarnings(True)
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, _RankZeroInfo) for f in handler.filters):
+                handler.addFilter(_RankZeroInfo())
+
+
+def job_logging_config() -> dict[str, Any] | None:
+    """Hydra's job logging config of this run (resolved), or None outside a Hydra job (a
+    config composed in Python has no run directory for the log file)."""
+    if not HydraConfig.initialized():
+        return None
+    try:
+        return OmegaConf.to_container(HydraConfig.get().job_logging, resolve=True)  # type: ignore[return-value]
+    except (MissingMandatoryValue, InterpolationResolutionError):
+        return None
 
 
 def log_to_file(logger: logging.Logger, level: int, message: str) -> None:

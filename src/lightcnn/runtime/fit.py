@@ -24,7 +24,7 @@ from lightcnn.runtime.checkpoints import load_weights_only
 from lightcnn.runtime.console import configure_console
 from lightcnn.runtime.continuation import check_continuation, load_network_weights
 from lightcnn.runtime.record import Attempt, read_attempts
-from lightcnn.runtime.run_dir import LAST, METRICS, write_json
+from lightcnn.runtime.run_dir import COMPLETED, LAST, METRICS, write_json
 
 log = logging.getLogger("lightcnn")
 # metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
@@ -102,13 +102,17 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
     try:
         fit(cfg, trainer, model, datamodule, run_dir, attempt, history)
+        if not history.epochs and (run_dir / LAST).is_file():  # ddp_spawn: kept in the workers
+            state = load_weights_only(run_dir / LAST)["callbacks"][history.state_key]
+            history.load_state_dict(state)
         metrics = test_best(cfg, trainer, model, datamodule, run_dir)
     except BaseException as error:
         if not isinstance(error, SystemExit):  # interruptions are recorded by fit()
             attempt.finish("failed", history.ran, error=str(error) or type(error).__name__)
         raise
-    attempt.finish("completed", history.ran)
+    attempt.finish("completed", history.ran or history.epochs_of(attempt.number))
     metrics |= {
+        "status": COMPLETED,
         # the history of every epoch, resumed ones included (checkpoints carry it)
         "history": list(history.epochs),
         "time_to_val_acc_s": history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS),
@@ -117,7 +121,8 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if cfg.get("init_from"):
         metrics["init_from"] = cfg.init_from
-    write_json(run_dir / METRICS, metrics)
+    if trainer.is_global_zero:  # one record per run, also under DDP
+        write_json(run_dir / METRICS, metrics)
     log_final_hparams(loggers, cfg, metrics)
     log.info("Run directory: %s", run_dir)
     return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}

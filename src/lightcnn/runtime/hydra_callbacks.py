@@ -1,7 +1,7 @@
-"""Hydra callback that checks a job before Hydra creates its directory.
+"""Hydra callbacks: checks before a job's directory exists, and the leaderboard after a sweep.
 
 A typo costs one error line and leaves nothing behind: no run directory with a half-written
-config, and no finished run overwritten. Lightning is not imported here.
+config, and no finished run or sweep overwritten. Lightning is not imported here.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from lightcnn.analysis.leaderboard import build_leaderboard, write_leaderboard
 from lightcnn.config.validation import validate_config
-from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
+from lightcnn.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, is_int, report
 from lightcnn.runtime.continuation import check_continuation
-from lightcnn.runtime.run_dir import check_run_dir, ensure_writable
+from lightcnn.runtime.run_dir import check_run_dir, check_sweep_dir, ensure_writable
 
 PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
 
@@ -33,24 +34,72 @@ class CheckBeforeRun(Callback):
         self.protect_run_dir = protect_run_dir
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config, Path(config.hydra.run.dir) if self.protect_run_dir else None)
+        run_dir = Path(config.hydra.run.dir) if self.protect_run_dir else None
+        self._check(config, run_dir=run_dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Sweep overrides are applied per job later; each job validates its own config again.
-        self._check(config, None, Path(config.hydra.sweep.dir))
+        sweep_dir = Path(config.hydra.sweep.dir) if self.protect_run_dir else None
+        self._check(config, sweep_dir=sweep_dir, sweep=True)
 
     def _check(
-        self, config: DictConfig, run_dir: Path | None, sweep_dir: Path | None = None
+        self,
+        config: DictConfig,
+        run_dir: Path | None = None,
+        sweep_dir: Path | None = None,
+        sweep: bool = False,
     ) -> None:
-        """Config, then the run directory's record, then the checkpoint it starts from, then
-        whether the directory can be written (created last, as Hydra would next)."""
+        """Config, then the run (or sweep) directory's record, then the checkpoint the run
+        starts from, then whether the directory can be written (created last, as Hydra would
+        next)."""
         try:
             validate_config(config)
             if run_dir is not None:
                 check_run_dir(run_dir, resuming=bool(config.get("resume")))
             check_continuation(config)
+            if sweep:
+                check_launcher(config)
+            if sweep_dir is not None:
+                check_sweep_dir(sweep_dir)
             if run_dir is not None or sweep_dir is not None:
                 ensure_writable(run_dir or sweep_dir, PLACES)
         except LightcnnError as error:
             report(error)
             sys.exit(EXIT_USER_ERROR)
+
+
+def check_launcher(config: DictConfig) -> None:
+    """``hydra/launcher=slurm`` starts one task per device (``tasks_per_node`` is
+    ``trainer.devices``): the devices must be a count."""
+    target = OmegaConf.select(config, "hydra.launcher._target_", default="") or ""
+    if "SlurmLauncher" not in target:
+        return
+    for key in ("devices", "num_nodes"):
+        value = config.trainer.get(key, 1)
+        if not (is_int(value) and value >= 1):
+            raise ConfigError(
+                f"trainer.{key}={value!r} is not allowed with hydra/launcher=slurm: it must be a "
+                f"count >= 1 (the SLURM job asks for it: tasks per node = trainer.devices, "
+                f"nodes = trainer.num_nodes)"
+            )
+
+
+class WriteLeaderboard(Callback):
+    """At the end of a multirun: ``leaderboard.csv`` and ``leaderboard.md`` in the sweep
+    directory, from each job's ``metrics.json``, and the table on the console.
+
+    It runs in the launching process; jobs launched elsewhere (joblib, SLURM) report only
+    through their files. ``python -m lightcnn.leaderboard sweep_dir=...`` writes it again.
+    """
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not sweep_dir.is_dir():
+            return
+        direction = OmegaConf.select(config, "hydra.sweeper.direction", default=None)
+        board = build_leaderboard(sweep_dir, config.get("optimized_metric"), direction)
+        if not board.jobs:  # a command whose jobs write no run directory (summary)
+            return
+        write_leaderboard(board)
+        # printed, not logged: the log handlers still point at the last job's log file
+        print(f"\n{board.to_markdown()}", flush=True)

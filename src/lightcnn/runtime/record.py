@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from lightcnn.runtime.distributed import global_rank
 from lightcnn.runtime.run_dir import write_json
 
 RECORD = Path(".hydra")
@@ -91,6 +92,7 @@ class Attempt:
     ) -> None:
         self.number = attempt_of(output_subdir)
         self.path = run_dir / record_dir(self.number) / ATTEMPT
+        self.writes = global_rank() == 0  # one record, also under DDP
         replayed = replayed_overrides(run_dir) if self.number else []
         added = overrides[len(replayed) :] if overrides[: len(replayed)] == replayed else overrides
         self.record: dict[str, Any] = {
@@ -101,7 +103,8 @@ class Attempt:
             "init_from": init_from,
             "outcome": "running",
         }
-        write_json(self.path, self.record)
+        if self.writes:
+            write_json(self.path, self.record)
 
     def finish(
         self, outcome: str, epochs: list[int] | None = None, error: str | None = None
@@ -116,7 +119,8 @@ class Attempt:
         self.record |= {"outcome": outcome, "ended": _now(), "epochs": epochs or []}
         if error:
             self.record["error"] = error
-        write_json(self.path, self.record)
+        if self.writes:
+            write_json(self.path, self.record)
 
 
 def _now() -> str:

@@ -24,7 +24,10 @@ class TensorLoader:
     The tensors move to the training device once, at the first iteration; every batch is then
     one index operation there. Shuffling depends only on (seed, epoch), as with
     :class:`~lightcnn.data.sampler.EpochShuffleSampler`. Under DDP each rank takes every
-    ``world_size``-th index of the (padded) order, as ``DistributedSampler`` does.
+    ``world_size``-th index of the order. A shuffled (training) order is first padded to an equal
+    share, as ``DistributedSampler`` does, since every step all-reduces the gradients; an
+    evaluation order is not, so every sample is counted exactly once and the metrics reduced
+    across ranks equal those of one process.
 
     Args:
         images: uint8 images, shape (N, C, H, W).
@@ -66,13 +69,20 @@ class TensorLoader:
         )
         rank, world_size = self.shard_fn()
         if world_size > 1:
-            total = math.ceil(count / world_size) * world_size
-            order = torch.cat([order, order[: total - count]])[rank::world_size]
+            if self.shuffle:
+                total = math.ceil(count / world_size) * world_size
+                order = torch.cat([order, order[: total - count]])
+            order = order[rank::world_size]
         return order
 
     def __len__(self) -> int:
-        _, world_size = self.shard_fn()
-        return math.ceil(math.ceil(len(self.labels) / world_size) / self.batch_size)
+        rank, world_size = self.shard_fn()
+        count = len(self.labels)
+        if self.shuffle:  # padded to an equal share
+            share = math.ceil(count / world_size)
+        else:
+            share = len(range(rank, count, world_size))
+        return math.ceil(share / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         device = self.device_fn()

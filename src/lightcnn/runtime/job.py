@@ -1,0 +1,142 @@
+"""One job, alone or in a sweep: what surrounds the training so that a sweep outlives its jobs.
+
+- Every job leaves ``metrics.json``; a failed one records its status and error
+  (:func:`~lightcnn.runtime.run_dir.write_failure_record`). A single run that failed before
+  writing anything but its config leaves no directory, as a config error does.
+- In a sweep a failed job does not raise: Hydra's basic sweeper would abort the sweep (and skip
+  the leaderboard), and Optuna's crashes on a NaN or None objective. The job returns the worst
+  value instead (-inf when maximizing), which Optuna records as a completed, worst trial.
+- Only rank 0 reports and records. DDP is set up per job (:mod:`.distributed`) and parallel
+  local jobs get their own device (:mod:`.parallel`).
+
+No Lightning here: it loads with the training.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from lightcnn.analysis.leaderboard import finite, metric_direction, worst_value
+from lightcnn.runtime.distributed import ddp_job_scope, global_rank
+from lightcnn.runtime.parallel import place_parallel_job
+from lightcnn.runtime.run_dir import (
+    LAST,
+    discard_unused_run_dir,
+    is_unused_run_dir,
+    write_failure_record,
+)
+
+log = logging.getLogger("lightcnn")
+
+
+@dataclass
+class Job:
+    """The current Hydra job.
+
+    Args:
+        run_dir: its run directory.
+        in_sweep: whether it is one job of a multirun.
+        metric: the metric returned to the sweeper (``optimized_metric``), or None.
+        direction: ``maximize`` or ``minimize`` (the sweeper's, else by the metric's name).
+        seed: the run's seed, for the failure record.
+        continuing: whether it continues a run in its own directory (``resume=``): a failed
+            continuation is recorded in its own attempt record only, never in the run's
+            ``metrics.json`` (``runtime/record.py``).
+    """
+
+    run_dir: Path
+    in_sweep: bool
+    metric: str | None
+    direction: str
+    seed: Any
+    continuing: bool = False
+
+    @classmethod
+    def current(cls, cfg: DictConfig) -> Job:
+        """The job Hydra is running with ``cfg``."""
+        hydra = HydraConfig.get()
+        metric = cfg.get("optimized_metric")
+        direction = OmegaConf.select(hydra, "sweeper.direction", default=None)
+        return cls(
+            run_dir=Path(cfg.paths.output_dir),
+            in_sweep=hydra.mode == RunMode.MULTIRUN,
+            metric=metric,
+            direction=metric_direction(metric or "val/acc", direction),
+            seed=cfg.get("seed"),
+            continuing=bool(cfg.get("resume")),
+        )
+
+    @property
+    def rank(self) -> int:
+        """This process's rank (0 unless it is one of the other ranks of a DDP job)."""
+        return global_rank()
+
+    @contextmanager
+    def scope(self, cfg: DictConfig) -> Iterator[None]:
+        """Around the training: DDP ranks run this very job; a parallel job gets its device."""
+        if self.in_sweep:  # this job's times count from its own start (metrics.json)
+            from lightcnn.callbacks.history import start_clock  # loads Lightning
+
+            start_clock()
+        with ddp_job_scope(self.run_dir, self.in_sweep):
+            place_parallel_job(cfg)
+            yield
+
+    @property
+    def worst(self) -> float:
+        """The value a failed job returns to the sweeper."""
+        return worst_value(self.direction)
+
+    def objective(self, metrics: dict[str, Any]) -> float | None:
+        """The value returned to the sweeper: the optimized metric; in a sweep, the worst value
+        when it is missing or not finite (a diverged run)."""
+        if self.metric is None:
+            return None
+        value = finite(metrics.get(self.metric))
+        if value is None and self.in_sweep:
+            return self.worst
+        return value
+
+    def stopped_by_scheduler(self, error: BaseException) -> bool:
+        """Whether ``error`` is submitit stopping the job at SLURM's time limit (or a
+        preemption) without requeueing it: an interruption to resume, not a failure.
+
+        Logs where the run stopped and how to continue it.
+        """
+        submitit = sys.modules.get("submitit.core.utils")
+        if submitit is None or not isinstance(error, submitit.UncompletedJobError):
+            return False
+        if self.rank == 0:
+            log.warning(
+                "Stopped by the scheduler (%s). The last complete epoch is in %s; continue with:\n"
+                "  python -m lightcnn.train resume=%s",
+                error,
+                self.run_dir / LAST,
+                self.run_dir,
+            )
+        return True
+
+    def record_failure(self, error: BaseException) -> None:
+        """Write the failed job's ``metrics.json`` (rank 0 only).
+
+        A single run that has nothing but its config and log keeps the old promise instead: its
+        directory is removed, as if it had never started.
+        """
+        if self.rank != 0 or not self.run_dir.is_dir() or self.continuing:
+            return
+        if not self.in_sweep and is_unused_run_dir(self.run_dir):
+            discard_unused_run_dir(self.run_dir)
+            return
+        from lightcnn.callbacks.history import seconds_since_start  # loaded with Lightning
+
+        write_failure_record(self.run_dir, error, self.seed, seconds_since_start())
