@@ -1,4 +1,5 @@
-"""Where the Hydra configs live, and the one OmegaConf resolver they use (``lightcnn.root``).
+"""Where the Hydra configs live, and the OmegaConf resolvers they use: ``lightcnn.root`` (the
+checkout or the current directory) and ``lightcnn.run_dir`` (the run a checkpoint belongs to).
 
 ``conf/`` sits at the repository root. A wheel ships it as ``lightcnn/conf`` (hatch
 force-include), so the package finds it in a non-editable install as well as in a checkout.
@@ -36,3 +37,19 @@ CONF_DIR = find_conf_dir()
 
 if not OmegaConf.has_resolver("lightcnn.root"):
     OmegaConf.register_new_resolver("lightcnn.root", lambda: str(project_root()))
+
+
+def run_dir_of(ckpt_path: str | Path) -> Path:
+    """The run directory a checkpoint belongs to: the parent of its ``checkpoints/`` folder,
+    else the checkpoint's own folder.
+
+    Args:
+        ckpt_path: the checkpoint file (relative paths are taken from the current directory).
+    """
+    folder = Path(ckpt_path).expanduser().resolve().parent
+    return folder.parent if folder.name == "checkpoints" else folder
+
+
+if not OmegaConf.has_resolver("lightcnn.run_dir"):
+    # ${lightcnn.run_dir:${ckpt_path}}: eval's report folder goes under the checkpoint's run
+    OmegaConf.register_new_resolver("lightcnn.run_dir", lambda path: str(run_dir_of(path)))

@@ -18,7 +18,13 @@ from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
-from lightcnn.callbacks import EpochLog, EpochSeed, NonFiniteLossGuard, TrainingHistory
+from lightcnn.callbacks import (
+    EpochLog,
+    EpochSeed,
+    NonFiniteLossGuard,
+    RecordPredictions,
+    TrainingHistory,
+)
 from lightcnn.data.module import ImageDataModule
 from lightcnn.errors import LightcnnError
 from lightcnn.lit.classifier import ImageClassifier
@@ -92,6 +98,7 @@ def build_trainer(
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
         TrainingHistory(),
+        RecordPredictions("test"),  # the test's predictions, for the run's report/
         *(extra_callbacks or []),
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
 from lightcnn.callbacks import TrainingHistory
 from lightcnn.callbacks.history import seconds_since_start
@@ -21,39 +20,13 @@ from lightcnn.config.validation import validate_config
 from lightcnn.runtime.builders import build_data_and_model, build_trainer
 from lightcnn.runtime.checkpoint_io import load_weights_only
 from lightcnn.runtime.console import configure_console
+from lightcnn.runtime.evaluate import write_run_report
+from lightcnn.runtime.hparams import log_final_hparams
 from lightcnn.runtime.run_dir import LAST, METRICS, write_json
 
 log = logging.getLogger("lightcnn")
 # metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
 TIME_TO_ACC_THRESHOLDS = [0.5, 0.9, 0.95, 0.98, 0.99]
-
-
-def hparams_for_logging(cfg: DictConfig) -> dict[str, Any]:
-    """The choices worth comparing across runs: model, data, seed, epochs and tags."""
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    return {
-        "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "data": {key: data[key] for key in ("dataset", "batch_size") if key in data},
-        "seed": cfg.seed,
-        "max_epochs": cfg.trainer.get("max_epochs"),
-        "tags": ",".join(map(str, cfg.get("tags") or [])),
-    }
-
-
-def log_final_hparams(loggers: list[Logger], cfg: DictConfig, metrics: dict[str, Any]) -> None:
-    """Write the run's hparams with its final val/test metrics (TensorBoard's HPARAMS tab).
-
-    The metrics go under ``hp/`` so they do not add points to the ``val/`` and ``test/`` curves.
-    """
-    final = {
-        f"hp/{name.replace('/', '_')}": value
-        for name, value in metrics.items()
-        if isinstance(value, float)
-    }
-    for logger in loggers:
-        if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(hparams_for_logging(cfg), metrics=final)
-            logger.finalize("success")
 
 
 def resolve_paths(cfg: DictConfig) -> None:
@@ -118,13 +91,14 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             if name in metrics
         )
         log.info("Result (%s): %s", source, summary)
+        write_run_report(run_dir, trainer, datamodule, model, best, epochs)
     metrics |= {
         "history": epochs,
         "time_to_val_acc_s": time_to_val_acc,
         "wall_time_s": round(seconds_since_start(), 2),
     }
     write_json(run_dir / METRICS, metrics)
-    log_final_hparams(loggers, cfg, metrics)
+    log_final_hparams(loggers, cfg, metrics, step=trainer.global_step)
     log.info("Run directory: %s", run_dir)
     return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
 

@@ -1,4 +1,4 @@
-"""Hydra callback that checks a job before Hydra creates its directory.
+"""Hydra callbacks that check a job before Hydra creates its directory.
 
 A typo costs one error line and leaves nothing behind: no run directory with a half-written
 config, and no finished run overwritten. Lightning is not imported here.
@@ -13,9 +13,13 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
 from lightcnn.config.validation import validate_config
-from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
-from lightcnn.runtime.run_dir import check_run_dir
+from lightcnn.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, report
+from lightcnn.runtime.run_dir import METRICS, check_run_dir
+
+#: what eval and predict write: a folder holding one of these is not reused
+RESULTS = (METRICS, "predictions.json")
 
 
 class CheckBeforeRun(Callback):
@@ -41,6 +45,37 @@ class CheckBeforeRun(Callback):
             validate_config(config)
             if run_dir is not None:
                 check_run_dir(run_dir, resuming=bool(config.get("resume")))
+        except LightcnnError as error:
+            report(error)
+            sys.exit(EXIT_USER_ERROR)
+
+
+class CheckCheckpointJob(Callback):
+    """The ``eval`` and ``predict`` version of :class:`CheckBeforeRun`: the checkpoint is given
+    and exists, the options are valid, and the job's folder holds no earlier result.
+
+    Args:
+        command: ``eval`` or ``predict``.
+    """
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, protect=True)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, protect=False)
+
+    def _check(self, config: DictConfig, protect: bool) -> None:
+        try:
+            validate_checkpoint_job(config, self.command)
+            folder = Path(config.hydra.run.dir) if protect else None
+            if folder is not None and any((folder / name).is_file() for name in RESULTS):
+                raise ConfigError(
+                    f"{folder} already holds a {self.command} result; choose another "
+                    "hydra.run.dir (by default each run gets a new, timestamped folder)"
+                )
         except LightcnnError as error:
             report(error)
             sys.exit(EXIT_USER_ERROR)

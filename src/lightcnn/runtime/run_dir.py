@@ -43,12 +43,15 @@ def check_run_dir(run_dir: Path, resuming: bool) -> None:
 
 
 def discard_unused_run_dir(run_dir: Path) -> None:
-    """Remove a run directory that a failed start left with nothing but its config and log."""
+    """Remove a run directory that a failed start left with nothing but its config and log
+    (and the folder holding it, when that is left empty: ``<run>/eval/``)."""
     if not run_dir.is_dir() or (run_dir / METRICS).exists():
         return
-    allowed = {".hydra", "train.log", "tensorboard", "csv", "checkpoints"}
-    if any(entry.name not in allowed for entry in run_dir.iterdir()):
+    allowed = {".hydra", "tensorboard", "csv", "checkpoints"}
+    if any(entry.name not in allowed and entry.suffix != ".log" for entry in run_dir.iterdir()):
         return
     if any((run_dir / "checkpoints").glob("*")):
         return
     shutil.rmtree(run_dir)
+    if run_dir.parent.name == "eval" and not any(run_dir.parent.iterdir()):
+        run_dir.parent.rmdir()
