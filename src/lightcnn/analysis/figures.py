@@ -120,7 +120,7 @@ def filters_figure(weight: torch.Tensor, title: str = "") -> Figure:
     for i in range(count):
         ax = axes.flat[i]
         if channels == 3:
-            ax.imshow(_displayable(weight[i]), interpolation="nearest")
+            ax.imshow(_displayable(weight[i]).numpy(), interpolation="nearest")
         else:
             shown = ax.imshow(
                 weight[i, 0].numpy(),

@@ -24,7 +24,7 @@ from lightcnn.analysis.report import Report, ReportContext, build_report
 from lightcnn.callbacks import RecordPredictions
 from lightcnn.config.location import run_dir_of
 from lightcnn.data.module import ImageDataModule
-from lightcnn.errors import DataError
+from lightcnn.errors import ConfigError, DataError
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.runtime.builders import build, interactive
 from lightcnn.runtime.console import configure_console
@@ -49,7 +49,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     checkpoint = Checkpoint(cfg.ckpt_path)
     overrides = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else {}
     options = checkpoint.data_options(overrides)
-    datamodule = ImageDataModule(**options, input=checkpoint.requirement().to_dict())
+    try:
+        datamodule = ImageDataModule(**options, input=checkpoint.requirement().to_dict())
+    except ConfigError as error:
+        if options["dataset"] == checkpoint.data.get("dataset"):
+            raise
+        raise ConfigError(
+            f"data={options['dataset']}: {checkpoint.path} was trained on "
+            f"{checkpoint.data.get('dataset')} and its model cannot take these images ({error})"
+        ) from None
     model = checkpoint.model(datamodule.input)
     recorder = RecordPredictions(cfg.split, keep_mistakes=cfg.max_mistakes)
     progress = [RichProgressBar()] if interactive() else []

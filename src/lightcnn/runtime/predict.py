@@ -59,9 +59,9 @@ def predict(cfg: DictConfig) -> list[Prediction]:
     configure_console()
     inputs = OmegaConf.to_container(cfg.inputs) if OmegaConf.is_list(cfg.inputs) else cfg.inputs
     files, skipped = find_images(inputs)
+    checkpoint = Checkpoint(cfg.ckpt_path)
     if skipped:
         log.info("Skipped %d file(s) without an image suffix, e.g. %s", len(skipped), skipped[0])
-    checkpoint = Checkpoint(cfg.ckpt_path)
     source = checkpoint.dataset(cfg.get("dataset"))
     spec = checkpoint.requirement().resolve(
         image_size=source.image_size,
