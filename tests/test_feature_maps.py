@@ -68,11 +68,11 @@ def test_callback_logs_figures_every_n_epochs(make_cfg, tmp_path: Path) -> None:
     train(cfg)
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
-    images = events.Images("feature_maps")
+    images = events.Images("val/feature_maps")
     assert [image.step for image in images] == [4, 8]  # after epochs 2 and 4, 2 steps each
     assert images[0].width > 200 and images[0].height > 200
 
 
 def test_callback_rejects_a_bad_interval() -> None:
-    with pytest.raises(ConfigError, match="every_n_epochs=0 is not allowed"):
+    with pytest.raises(ConfigError, match="feature_maps.every_n_epochs=0 is not allowed"):
         FeatureMaps(every_n_epochs=0)

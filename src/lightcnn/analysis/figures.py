@@ -49,7 +49,7 @@ def feature_map_figure(model: nn.Module, image: torch.Tensor, max_maps: int = 16
     axes = figure.subplots(len(layers) + 1, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
-    axes[0, 0].imshow(_displayable(image.detach().cpu()), cmap="gray")
+    axes[0, 0].imshow(_displayable(image.detach().cpu()).numpy(), cmap="gray")
     axes[0, 0].set_title(f"input {_size(image)}", fontsize=7, loc="left")
     for row, (name, maps) in enumerate(layers, start=1):
         # One color scale per layer, so its maps compare (and 1×1 maps still say something).
