@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
@@ -64,8 +65,10 @@ class CheckCheckpointJob(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, protect=True)
 
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config, protect=False)
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # a multirun (-m ckpt_path=a.ckpt,b.ckpt) has its values only per job
+        if config.hydra.mode == RunMode.MULTIRUN:
+            self._check(config, protect=False)
 
     def _check(self, config: DictConfig, protect: bool) -> None:
         try:

@@ -174,16 +174,18 @@ def print_table(results: list[Prediction], topk: int, max_rows: int, folder: Pat
         if topk > 1:
             cells.append("  ".join(f"{c} {p:.3f}" for c, p in rest))
         table.add_row(*cells)
-    if classified:
+    if classified and max_rows:
         console.print(table)
     more = len(classified) - max_rows
     if more > 0:
-        console.print(f"… and {more:,} more", highlight=False)
+        console.print(f"… and {more:,} more", highlight=False, soft_wrap=True)
     failed = len(results) - len(classified)
     summary = f"{len(classified):,} of {len(results):,} file(s) classified"
     if failed:
         summary += f", {failed:,} could not be read"
-    console.print(f"{summary}. Predictions: {folder / 'predictions.csv'}", highlight=False)
+    console.print(
+        f"{summary}. Predictions: {folder / 'predictions.csv'}", highlight=False, soft_wrap=True
+    )
 
 
 def common_parent(paths: list[Path]) -> Path:
