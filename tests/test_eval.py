@@ -148,3 +148,20 @@ def test_eval_cli_writes_a_new_folder_under_the_checkpoints_run(trained_run: Pat
     lines = [line.split("] ", 1)[-1] for line in output.splitlines() if line.startswith("[")]
     assert len(lines) == len(set(lines)), "a message was printed twice"
     shutil.rmtree(trained_run / "eval")
+
+
+def test_a_result_folder_is_never_reused_and_must_be_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightcnn.errors import ConfigError
+    from lightcnn.runtime import hydra_callbacks
+
+    done = tmp_path / "done"
+    done.mkdir()
+    (done / "metrics.json").write_text("{}")
+    with pytest.raises(ConfigError, match="already holds results of lightcnn.eval"):
+        hydra_callbacks.check_result_folder(done, "eval")
+    hydra_callbacks.check_result_folder(tmp_path / "new" / "folder", "eval")  # creatable
+    monkeypatch.setattr(hydra_callbacks.os, "access", lambda path, mode: path != tmp_path)
+    with pytest.raises(ConfigError, match=f"{tmp_path} is not writable"):
+        hydra_callbacks.check_result_folder(tmp_path / "new" / "folder", "eval")

@@ -6,6 +6,7 @@ config, and no finished run overwritten. Lightning is not imported here.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,12 +74,28 @@ class CheckCheckpointJob(Callback):
     def _check(self, config: DictConfig, protect: bool) -> None:
         try:
             validate_checkpoint_job(config, self.command)
-            folder = Path(config.hydra.run.dir) if protect else None
-            if folder is not None and any((folder / name).is_file() for name in RESULTS):
-                raise ConfigError(
-                    f"{folder} already holds a {self.command} result; choose another "
-                    "hydra.run.dir (by default each run gets a new, timestamped folder)"
-                )
+            if protect:
+                check_result_folder(Path(config.hydra.run.dir), self.command)
         except LightcnnError as error:
             report(error)
             sys.exit(EXIT_USER_ERROR)
+
+
+def check_result_folder(folder: Path, command: str) -> None:
+    """Refuse a folder that holds an earlier result, or that cannot be created.
+
+    Args:
+        folder: the job's folder (``hydra.run.dir``).
+        command: ``eval`` or ``predict``, for the message.
+    """
+    if any((folder / name).is_file() for name in RESULTS):
+        raise ConfigError(
+            f"{folder} already holds results of lightcnn.{command}; choose another "
+            "hydra.run.dir (by default each run gets a new, timestamped folder)"
+        )
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(
+            f"{folder} cannot be created: {existing} is not writable; write the {command} "
+            "result elsewhere with hydra.run.dir=<folder>"
+        )
