@@ -193,3 +193,44 @@ def test_predict_cli_prints_a_table_names_broken_files_and_exits_1(
     assert f"… and {ok - 3} more" in result.stdout
     assert f"{ok} of {len(outcomes)} file(s) classified, 2 could not be read." in result.stdout
     assert "grey_100.jpeg" in result.stdout and (out / "predictions.csv").is_file()
+
+
+def test_a_colour_model_evaluates_and_predicts_with_its_class_names(
+    cifar10_root: Path, tmp_path: Path
+) -> None:
+    """AlexNet (CIFAR-sized) on the small CIFAR-10: the report names CIFAR's classes, and grey
+    or odd-sized files become 3-channel 32×32 images first."""
+    from fakedata import CIFAR10_CLASSES
+    from lightcnn.eval import evaluate
+    from lightcnn.train import train
+
+    run = tmp_path / "run"
+    overrides = [
+        "model=alexnet_cifar",
+        "data=cifar10",
+        f"paths.data_dir={cifar10_root}",
+        "data.val_size=50",
+        "data.num_workers=0",
+        "data.batch_size=16",
+        "trainer.accelerator=cpu",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2",
+    ]
+    try:
+        train(compose_job("train", overrides, run))
+        report = evaluate(
+            compose_job("eval", [f"ckpt_path={best_checkpoint(run)}"], tmp_path / "e")
+        )
+    finally:
+        GlobalHydra.instance().clear()
+    assert report["classes"] == list(CIFAR10_CLASSES) and report["count"] == 100  # all of it
+    assert report["input"]["in_channels"] == 3 and len(report["input"]["mean"]) == 3
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(np.full((40, 20), 128, dtype=np.uint8)).save(images / "grey.png")
+    Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8)).save(images / "rgb.jpg")
+    results = run_predict(tmp_path / "p", f"ckpt_path={best_checkpoint(run)}", f"inputs={images}")
+    assert [r.error for r in results] == ["", ""]
+    assert all(r.top[0][0] in CIFAR10_CLASSES for r in results)

@@ -85,7 +85,7 @@ def per_class_accuracy_figure(metrics: ClassificationMetrics, title: str = "") -
     ax.set_xticks(range(len(classes)), classes, rotation=45 if len(classes[0]) > 2 else 0)
     # high accuracies differ in the last percent: start the axis below the weakest class
     worst = recall[weakest]
-    bottom = max(0.0, math.floor((worst - (1 - worst)) * 20) / 20) if worst > 0.5 else 0.0
+    bottom = min(0.95, math.floor((2 * worst - 1) * 20) / 20) if worst > 0.5 else 0.0
     ax.set_ylim(bottom, 1 + 0.08 * (1 - bottom))
     ax.set_ylabel("accuracy (recall)" + (f", axis from {bottom:.0%}" if bottom else ""))
     ax.set_title(
