@@ -74,11 +74,12 @@ def test_the_run_opens_on_its_learning_curves(trained_run: Path) -> None:
 def test_images_after_each_validation_and_after_the_test(trained_run: Path) -> None:
     run = events(trained_run / "tensorboard")
     steps = {tag: [image.step for image in run.Images(tag)] for tag in run.Tags()["images"]}
-    # 6 steps per epoch, figures after every 2nd epoch (the default); the test runs at the end
+    # 6 steps per epoch; figures after every 5th epoch (the default) and the last, so only after
+    # the 2nd; the test runs at the end
     for figure in ("confusion_matrix", "per_class_accuracy", "misclassified"):
         assert steps[f"val/{figure}"] == [12]
         assert steps[f"test/{figure}"] == [12]
-    assert steps["train/first_conv_filters"] == [0, 12]  # before training, then every 2nd epoch
+    assert steps["train/first_conv_filters"] == [0, 12]  # before training, then the last epoch
     matrix = run.Images("test/confusion_matrix")[0]
     assert matrix.width > 400 and matrix.height > 400
     assert run.Images("test/misclassified")[0].encoded_image_string[:4] == b"\x89PNG"

@@ -27,14 +27,14 @@ def class_names(trainer: L.Trainer, num_classes: int) -> tuple[str, ...]:
 class ClassificationFigures(TensorBoardFigures):
     """Log ``<stage>/confusion_matrix``, ``<stage>/per_class_accuracy`` and
     ``<stage>/misclassified`` for the validation pass after every ``every_n_epochs`` training
-    epochs (stage ``val``) and for every test pass (stage ``test``).
+    epochs and the last (stage ``val``), and for every test pass (stage ``test``).
 
     The logits come from the module's ``validation_step`` / ``test_step`` (they return them);
     on epochs that are not due nothing is collected. Under DDP the figures show rank 0's share
     of the split.
 
     Args:
-        every_n_epochs: log the validation figures after epochs n, 2n, 3n, ...
+        every_n_epochs: log the validation figures after epochs n, 2n, 3n, ... and the last.
         max_mistakes: at most this many misclassified examples in the grid.
     """
 

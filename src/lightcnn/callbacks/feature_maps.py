@@ -17,7 +17,7 @@ class FeatureMaps(TensorBoardFigures):
     figure goes to every TensorBoard logger under ``tag``, at the current global step.
 
     Args:
-        every_n_epochs: log after epochs n, 2n, 3n, ...
+        every_n_epochs: log after epochs n, 2n, 3n, ... and the last.
         max_maps: at most this many maps are shown per layer.
         tag: TensorBoard image tag.
     """

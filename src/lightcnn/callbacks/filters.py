@@ -10,10 +10,11 @@ from lightcnn.callbacks.tensorboard_figures import TensorBoardFigures
 
 class FirstLayerFilters(TensorBoardFigures):
     """Log the first convolution's filters as ``train/first_conv_filters``: once when training
-    starts (the initial or pretrained weights) and after every ``every_n_epochs`` epochs.
+    starts (the initial or pretrained weights), after every ``every_n_epochs`` epochs and after
+    the last.
 
     Args:
-        every_n_epochs: log after epochs n, 2n, 3n, ...
+        every_n_epochs: log after epochs n, 2n, 3n, ... and the last.
     """
 
     config_key = "first_layer_filters"

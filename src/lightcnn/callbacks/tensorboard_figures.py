@@ -23,7 +23,7 @@ class TensorBoardFigures(L.Callback):
     """Base of the figure callbacks: the every-N-epochs rule and the logging.
 
     Args:
-        every_n_epochs: log after epochs n, 2n, 3n, ... (an integer >= 1).
+        every_n_epochs: log after epochs n, 2n, 3n, ... and after the last (an integer >= 1).
     """
 
     #: the callback's key in ``conf/callbacks/``, for messages
@@ -49,8 +49,10 @@ class TensorBoardFigures(L.Callback):
             log.warning("%s: no TensorBoard logger, nothing is logged", type(self).__name__)
 
     def due(self, trainer: L.Trainer) -> bool:
-        """Whether the current epoch is one to log after."""
-        return bool(self.writers) and (trainer.current_epoch + 1) % self.every_n_epochs == 0
+        """Whether to log after the current epoch: every ``every_n_epochs``-th, and the last."""
+        epoch = trainer.current_epoch + 1
+        last = epoch == trainer.max_epochs
+        return bool(self.writers) and (epoch % self.every_n_epochs == 0 or last)
 
     def log_figure(self, trainer: L.Trainer, tag: str, figure: Figure) -> None:
         """Log ``figure`` under ``tag`` at the current global step to every TensorBoard."""
