@@ -177,7 +177,7 @@ def print_table(results: list[Prediction], topk: int, max_rows: int, folder: Pat
     if classified and max_rows:
         console.print(table)
     more = len(classified) - max_rows
-    if more > 0:
+    if more > 0 and max_rows:
         console.print(f"… and {more:,} more", highlight=False, soft_wrap=True)
     failed = len(results) - len(classified)
     summary = f"{len(classified):,} of {len(results):,} file(s) classified"
