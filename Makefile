@@ -43,7 +43,8 @@ format: $(STAMP)  ## ruff fix and format
 docs: $(STAMP)  ## regenerate docs/configuration.md from conf/
 	$(BIN)/python -m lightcnn.config.reference > docs/configuration.md
 
-tensorboard: $(STAMP)  ## open TensorBoard on logs/
+tensorboard: $(STAMP)  ## open TensorBoard on logs/ (the learning curves: #custom_scalars)
+	@echo "Learning curves: http://localhost:6006/#custom_scalars  (IMAGES, HPARAMS: the other tabs)"
 	$(BIN)/tensorboard --logdir logs
 
 clean:  ## remove caches and build outputs (keeps .venv, data and logs)

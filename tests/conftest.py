@@ -132,3 +132,50 @@ def torch_home(alexnet_weights_home: Path, monkeypatch: pytest.MonkeyPatch) -> P
     """TORCH_HOME set to the folder with the cached AlexNet weights, for this test."""
     monkeypatch.setenv("TORCH_HOME", str(alexnet_weights_home))
     return alexnet_weights_home
+
+
+def compose_job(config_name: str, overrides: list[str], output_dir: Path) -> DictConfig:
+    """Compose an entry config as Hydra would for a run in ``output_dir`` (its folder is the
+    run's ``paths.output_dir``); the Hydra config is set for the job, as ``@hydra.main`` does."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name,
+            overrides=[*overrides, f"hydra.run.dir={output_dir}"],
+            return_hydra_config=True,
+        )
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, mnist_root: Path) -> Path:
+    """A short, imperfect LeNet-5 run on the small MNIST (two epochs of 6 batches; it tests its
+    best checkpoint): its run directory, with ``report/``, ``metrics.json`` and checkpoints."""
+    from lightcnn.train import train
+
+    run_dir = tmp_path_factory.mktemp("trained") / "run"
+    overrides = [
+        f"paths.data_dir={mnist_root}",
+        "data.val_size=100",
+        "data.num_workers=0",
+        "data.batch_size=32",
+        "trainer.accelerator=cpu",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=6",
+        "trainer.log_every_n_steps=2",
+        "tags=[fixture]",
+    ]
+    try:
+        train(compose_job("train", overrides, run_dir))
+    finally:
+        GlobalHydra.instance().clear()
+    return run_dir
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    """The run's best checkpoint (the one it tested)."""
+    (path,) = (run_dir / "checkpoints").glob("epoch*.ckpt")
+    return path

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "models", "data", "lit"},
     "runtime": {"errors", "nn", "models", "analysis", "data", "lit", "callbacks", "config"},
 }
-ENTRY_POINTS = {"train", "summary", "leaderboard"}
+ENTRY_POINTS = {"train", "summary", "leaderboard", "eval", "predict"}
 
 
 def layer_of(path: Path) -> str:

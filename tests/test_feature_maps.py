@@ -55,12 +55,14 @@ def test_callback_is_off_by_default(make_cfg) -> None:
     assert sum(isinstance(c, FeatureMaps) for c in callbacks) == 1
 
 
-def test_callback_logs_figures_every_n_epochs(make_cfg, tmp_path: Path) -> None:
+def test_callback_logs_figures_every_n_epochs_and_after_the_last(make_cfg, tmp_path: Path):
     cfg = make_cfg(
         "callbacks=feature_maps",
         "callbacks.feature_maps.every_n_epochs=2",
+        "callbacks.classification_figures=null",
+        "callbacks.first_layer_filters=null",
         "debug=limit",
-        "trainer.max_epochs=4",
+        "trainer.max_epochs=5",
         "trainer.limit_train_batches=2",
         "trainer.limit_val_batches=1",
         "trainer.limit_test_batches=1",
@@ -68,11 +70,12 @@ def test_callback_logs_figures_every_n_epochs(make_cfg, tmp_path: Path) -> None:
     train(cfg)
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
-    images = events.Images("feature_maps")
-    assert [image.step for image in images] == [4, 8]  # after epochs 2 and 4, 2 steps each
+    images = events.Images("val/feature_maps")
+    # after epochs 2 and 4, and the last (5); 2 steps each
+    assert [image.step for image in images] == [4, 8, 10]
     assert images[0].width > 200 and images[0].height > 200
 
 
 def test_callback_rejects_a_bad_interval() -> None:
-    with pytest.raises(ConfigError, match="every_n_epochs=0 is not allowed"):
+    with pytest.raises(ConfigError, match="feature_maps.every_n_epochs=0 is not allowed"):
         FeatureMaps(every_n_epochs=0)

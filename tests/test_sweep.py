@@ -18,13 +18,14 @@ POOLS, PADDINGS = ("max", "avg", "min"), ("valid", "same")
 
 
 def hparams_of(run_dir: Path) -> tuple[dict[str, object], set[str]]:
-    """The hparams a run shows in TensorBoard's HPARAMS tab, and its ``hp/`` scalar tags."""
-    events = EventAccumulator(str(run_dir / "tensorboard"))
+    """The hparams a run shows in TensorBoard's HPARAMS tab, and the metrics beside them: the
+    session and the scalars of the run's ``tensorboard/hparams`` folder."""
+    events = EventAccumulator(str(run_dir / "tensorboard" / "hparams"))
     events.Reload()
     content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
     start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
     values = {name: v.string_value or v.number_value for name, v in start.hparams.items()}
-    return values, {tag for tag in events.Tags()["scalars"] if tag.startswith("hp/")}
+    return values, set(events.Tags()["scalars"])
 
 
 def test_experiment_sweeps_pool_and_padding_on_lenet5(make_cfg) -> None:
@@ -65,8 +66,8 @@ def test_multirun_logs_each_runs_choices_and_final_metrics(tmp_path: Path, mnist
     assert (sweep / "leaderboard.md").is_file()
     for run_dir in sorted(p for p in sweep.iterdir() if p.is_dir()):
         hparams, scalars = hparams_of(run_dir)
-        seen.add((hparams["model/pool"], hparams["model/padding"]))
-        assert {"hp/val_acc", "hp/test_acc"} <= scalars
+        seen.add((hparams["pool"], hparams["padding"]))
+        assert {"val/best_acc", "test/acc", "test/loss", "wall_time_s"} == scalars
         metrics = json.loads((run_dir / "metrics.json").read_text())
         assert 0.0 <= metrics["test/acc"] <= 1.0
     assert seen == set(itertools.product(POOLS, PADDINGS))

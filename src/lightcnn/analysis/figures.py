@@ -1,4 +1,5 @@
-"""Figures: the feature maps one image produces after each convolution and pooling layer.
+"""Figures of a network's internals: the feature maps one image produces after each convolution
+and pooling layer, and the filters of the first convolution.
 
 Figures are built with matplotlib's object API (``matplotlib.figure.Figure``, rendered by Agg),
 so nothing depends on pyplot's global state or a display.
@@ -6,6 +7,7 @@ so nothing depends on pyplot's global state or a display.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -47,7 +49,7 @@ def feature_map_figure(model: nn.Module, image: torch.Tensor, max_maps: int = 16
     axes = figure.subplots(len(layers) + 1, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
-    axes[0, 0].imshow(_displayable(image.detach().cpu()), cmap="gray")
+    axes[0, 0].imshow(_displayable(image.detach().cpu()).numpy(), cmap="gray")
     axes[0, 0].set_title(f"input {_size(image)}", fontsize=7, loc="left")
     for row, (name, maps) in enumerate(layers, start=1):
         # One color scale per layer, so its maps compare (and 1×1 maps still say something).
@@ -88,3 +90,52 @@ def _displayable(image: torch.Tensor) -> torch.Tensor:
 
 def _size(maps: torch.Tensor) -> str:
     return "×".join(str(n) for n in maps.shape)
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d | None:
+    """The first 2-d convolution of a model (in registration order), or None."""
+    return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+
+
+def filters_figure(weight: torch.Tensor, title: str = "") -> Figure:
+    """The filters of a convolution as a grid of small images.
+
+    RGB filters (3 input channels) are shown in colour, each scaled to its own range; others show
+    their first input channel on one diverging scale centred on 0 (red positive, blue negative),
+    shared by all filters so their strengths compare.
+
+    Args:
+        weight: the convolution's weight, shape (out, in, kH, kW).
+        title: the figure title (default: count, size and channels).
+    """
+    weight = weight.detach().float().cpu()
+    count, channels = weight.shape[:2]
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    figure = Figure(figsize=(0.9 * columns + 0.8, 0.9 * rows + 0.7), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    limit = max(weight.abs().max().item(), 1e-8)
+    for i in range(count):
+        ax = axes.flat[i]
+        if channels == 3:
+            ax.imshow(_displayable(weight[i]).numpy(), interpolation="nearest")
+        else:
+            shown = ax.imshow(
+                weight[i, 0].numpy(),
+                cmap="RdBu_r",
+                vmin=-limit,
+                vmax=limit,
+                interpolation="nearest",
+            )
+    if channels != 3:
+        figure.colorbar(shown, ax=axes, shrink=0.6, label="weight")
+    size = "×".join(str(n) for n in weight.shape[2:])
+    figure.suptitle(
+        title
+        or f"First convolution: {count} filters {size}, {channels} input channel"
+        + ("s" if channels > 1 else ""),
+        fontsize=9,
+    )
+    return figure

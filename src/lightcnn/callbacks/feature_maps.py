@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
 
 from lightcnn.analysis.figures import feature_map_figure
-from lightcnn.errors import ConfigError
+from lightcnn.callbacks.tensorboard_figures import TensorBoardFigures
 
 
-class FeatureMaps(L.Callback):
+class FeatureMaps(TensorBoardFigures):
     """Every ``every_n_epochs`` training epochs, log the maps after each conv / pool layer.
 
     The image is the first one of the first validation batch (the first training batch when
@@ -19,18 +17,18 @@ class FeatureMaps(L.Callback):
     figure goes to every TensorBoard logger under ``tag``, at the current global step.
 
     Args:
-        every_n_epochs: log after epochs n, 2n, 3n, ...
+        every_n_epochs: log after epochs n, 2n, 3n, ... and the last.
         max_maps: at most this many maps are shown per layer.
         tag: TensorBoard image tag.
     """
 
-    def __init__(self, every_n_epochs: int = 1, max_maps: int = 16, tag: str = "feature_maps"):
-        if every_n_epochs < 1:
-            raise ConfigError(
-                f"callbacks.feature_maps.every_n_epochs={every_n_epochs} is not allowed; "
-                "allowed: an integer >= 1"
-            )
-        self.every_n_epochs = every_n_epochs
+    config_key = "feature_maps"
+    warn_without_tensorboard = True
+
+    def __init__(
+        self, every_n_epochs: int = 1, max_maps: int = 16, tag: str = "val/feature_maps"
+    ) -> None:
+        super().__init__(every_n_epochs)
         self.max_maps = max_maps
         self.tag = tag
         self.image: torch.Tensor | None = None
@@ -55,14 +53,7 @@ class FeatureMaps(L.Callback):
     ) -> None:
         self._keep(batch)
 
-    @rank_zero_only
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if (trainer.current_epoch + 1) % self.every_n_epochs or self.image is None:
-            return
-        loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
-        if not loggers:
-            rank_zero_warn("FeatureMaps: no TensorBoard logger; the feature maps are not logged")
-            return
-        figure = feature_map_figure(pl_module, self.image, self.max_maps)
-        for logger in loggers:
-            logger.experiment.add_figure(self.tag, figure, trainer.global_step, close=False)
+        if self.due(trainer) and self.image is not None:
+            figure = feature_map_figure(pl_module, self.image, self.max_maps)
+            self.log_figure(trainer, self.tag, figure)

@@ -1,6 +1,7 @@
 """Where the Hydra configs live, and the OmegaConf resolvers they use: ``lightcnn.root`` (the
-project root) and ``lightcnn.unique`` (a random suffix that keeps run and sweep directory names
-apart when two start in the same second).
+checkout or the current directory), ``lightcnn.unique`` (a random suffix that keeps run and sweep
+directory names apart when two start in the same second) and ``lightcnn.run_dir`` (the run a
+checkpoint belongs to).
 
 ``conf/`` sits at the repository root. A wheel ships it as ``lightcnn/conf`` (hatch
 force-include), so the package finds it in a non-editable install as well as in a checkout.
@@ -49,3 +50,19 @@ if not OmegaConf.has_resolver("lightcnn.root"):
 if not OmegaConf.has_resolver("lightcnn.unique"):
     # cached like Hydra's ${now:}: one value per config, copied into each job of a sweep
     OmegaConf.register_new_resolver("lightcnn.unique", unique_suffix, use_cache=True)
+
+
+def run_dir_of(ckpt_path: str | Path) -> Path:
+    """The run directory a checkpoint belongs to: the parent of its ``checkpoints/`` folder,
+    else the checkpoint's own folder.
+
+    Args:
+        ckpt_path: the checkpoint file (relative paths are taken from the current directory).
+    """
+    folder = Path(ckpt_path).expanduser().resolve().parent
+    return folder.parent if folder.name == "checkpoints" else folder
+
+
+if not OmegaConf.has_resolver("lightcnn.run_dir"):
+    # ${lightcnn.run_dir:${ckpt_path}}: eval's report folder goes under the checkpoint's run
+    OmegaConf.register_new_resolver("lightcnn.run_dir", lambda path: str(run_dir_of(path)))

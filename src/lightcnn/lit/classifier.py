@@ -133,8 +133,12 @@ class ImageClassifier(PlainHookName, L.LightningModule):
             self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
-    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
-        """Shared by validation and test: loss and accuracy logged under ``{stage}/``."""
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        """Shared by validation and test: loss and accuracy logged under ``{stage}/``.
+
+        Returns the logits, which Lightning hands to the callbacks' ``on_*_batch_end`` (the
+        figures and the evaluation report collect them there) and then drops.
+        """
         images, labels = batch
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
@@ -145,12 +149,15 @@ class ImageClassifier(PlainHookName, L.LightningModule):
         mean_loss.update(loss, weight=len(labels))
         self.log(f"{stage}/loss", mean_loss, prog_bar=True)
         self.log(f"{stage}/acc", accuracy, prog_bar=True)
+        return logits.detach()
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, "val")
+    def validation_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        return self._eval_step(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, "test")
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._eval_step(batch, "test")
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         images = batch[0] if isinstance(batch, list | tuple) else batch

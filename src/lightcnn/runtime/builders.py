@@ -22,6 +22,7 @@ from lightcnn.callbacks import (
     EpochLog,
     EpochSeed,
     NonFiniteLossGuard,
+    RecordPredictions,
     SameConfigOnEveryRank,
     TrainingHistory,
 )
@@ -103,6 +104,7 @@ def build_trainer(
         TrainingHistory(attempt),
         SameConfigOnEveryRank(),
         SpawnedConsole(job_logging_config()),
+        RecordPredictions("test"),  # the test's predictions, for the run's report/
         *(extra_callbacks or []),
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)

@@ -12,9 +12,8 @@ from typing import Any
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
 from lightcnn.callbacks import TrainingHistory
 from lightcnn.callbacks.history import seconds_since_start
@@ -23,40 +22,14 @@ from lightcnn.runtime.builders import build_data_and_model, build_trainer
 from lightcnn.runtime.checkpoints import load_weights_only
 from lightcnn.runtime.console import configure_console
 from lightcnn.runtime.continuation import check_continuation, load_network_weights
+from lightcnn.runtime.evaluate import write_run_report
+from lightcnn.runtime.hparams import log_final_hparams
 from lightcnn.runtime.record import Attempt, read_attempts
 from lightcnn.runtime.run_dir import COMPLETED, LAST, METRICS, write_json
 
 log = logging.getLogger("lightcnn")
 # metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
 TIME_TO_ACC_THRESHOLDS = [0.5, 0.9, 0.95, 0.98, 0.99]
-
-
-def hparams_for_logging(cfg: DictConfig) -> dict[str, Any]:
-    """The choices worth comparing across runs: model, data, seed, epochs and tags."""
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    return {
-        "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "data": {key: data[key] for key in ("dataset", "batch_size") if key in data},
-        "seed": cfg.seed,
-        "max_epochs": cfg.trainer.get("max_epochs"),
-        "tags": ",".join(map(str, cfg.get("tags") or [])),
-    }
-
-
-def log_final_hparams(loggers: list[Logger], cfg: DictConfig, metrics: dict[str, Any]) -> None:
-    """Write the run's hparams with its final val/test metrics (TensorBoard's HPARAMS tab).
-
-    The metrics go under ``hp/`` so they do not add points to the ``val/`` and ``test/`` curves.
-    """
-    final = {
-        f"hp/{name.replace('/', '_')}": value
-        for name, value in metrics.items()
-        if isinstance(value, float)
-    }
-    for logger in loggers:
-        if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(hparams_for_logging(cfg), metrics=final)
-            logger.finalize("success")
 
 
 def resolve_paths(cfg: DictConfig) -> None:
@@ -105,7 +78,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         if not history.epochs and (run_dir / LAST).is_file():  # ddp_spawn: kept in the workers
             state = load_weights_only(run_dir / LAST)["callbacks"][history.state_key]
             history.load_state_dict(state)
-        metrics = test_best(cfg, trainer, model, datamodule, run_dir)
+        metrics = test_best(cfg, trainer, model, datamodule, run_dir, history)
     except BaseException as error:
         if not isinstance(error, SystemExit):  # interruptions are recorded by fit()
             attempt.finish("failed", history.ran, error=str(error) or type(error).__name__)
@@ -123,7 +96,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         metrics["init_from"] = cfg.init_from
     if trainer.is_global_zero:  # one record per run, also under DDP
         write_json(run_dir / METRICS, metrics)
-    log_final_hparams(loggers, cfg, metrics)
+    log_final_hparams(loggers, cfg, metrics, step=trainer.global_step)
     log.info("Run directory: %s", run_dir)
     return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
 
@@ -170,8 +143,10 @@ def test_best(
     model: L.LightningModule,
     datamodule: L.LightningDataModule,
     run_dir: Path,
+    history: TrainingHistory,
 ) -> dict[str, Any]:
-    """Validate and test the best checkpoint (the final weights without one)."""
+    """Validate and test the best checkpoint (the final weights without one), and write the
+    run's report of that test (``report/``)."""
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint and checkpoint.best_model_path else None
     metrics: dict[str, Any] = {"seed": cfg.seed, "ckpt_path": best, "run_dir": str(run_dir)}
@@ -190,6 +165,7 @@ def test_best(
         if name in metrics
     )
     log.info("Result (%s): %s", source, summary)
+    write_run_report(run_dir, trainer, datamodule, model, best, history.epochs)
     return metrics
 
 

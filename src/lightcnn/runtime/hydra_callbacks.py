@@ -1,4 +1,5 @@
-"""Hydra callbacks: checks before a job's directory exists, and the leaderboard after a sweep.
+"""Hydra callbacks: checks before a job's directory exists (train, eval, predict), and the
+leaderboard after a sweep.
 
 A typo costs one error line and leaves nothing behind: no run directory with a half-written
 config, and no finished run or sweep overwritten. Lightning is not imported here.
@@ -6,20 +7,25 @@ config, and no finished run or sweep overwritten. Lightning is not imported here
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.analysis.leaderboard import build_leaderboard, write_leaderboard
+from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
 from lightcnn.config.validation import validate_config
 from lightcnn.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, is_int, report
 from lightcnn.runtime.continuation import check_continuation
-from lightcnn.runtime.run_dir import check_run_dir, check_sweep_dir, ensure_writable
+from lightcnn.runtime.run_dir import METRICS, check_run_dir, check_sweep_dir, ensure_writable
 
 PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
+#: what eval and predict write: a folder holding one of these is not reused
+RESULTS = (METRICS, "predictions.json")
 
 
 class CheckBeforeRun(Callback):
@@ -103,3 +109,52 @@ class WriteLeaderboard(Callback):
         write_leaderboard(board)
         # printed, not logged: the log handlers still point at the last job's log file
         print(f"\n{board.to_markdown()}", flush=True)
+
+
+class CheckCheckpointJob(Callback):
+    """The ``eval`` and ``predict`` version of :class:`CheckBeforeRun`: the checkpoint is given
+    and exists, the options are valid, and the job's folder holds no earlier result.
+
+    Args:
+        command: ``eval`` or ``predict``.
+    """
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, protect=True)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # a multirun (-m ckpt_path=a.ckpt,b.ckpt) has its values only per job
+        if config.hydra.mode == RunMode.MULTIRUN:
+            self._check(config, protect=False)
+
+    def _check(self, config: DictConfig, protect: bool) -> None:
+        try:
+            validate_checkpoint_job(config, self.command)
+            if protect:
+                check_result_folder(Path(config.hydra.run.dir), self.command)
+        except LightcnnError as error:
+            report(error)
+            sys.exit(EXIT_USER_ERROR)
+
+
+def check_result_folder(folder: Path, command: str) -> None:
+    """Refuse a folder that holds an earlier result, or that cannot be created.
+
+    Args:
+        folder: the job's folder (``hydra.run.dir``).
+        command: ``eval`` or ``predict``, for the message.
+    """
+    if any((folder / name).is_file() for name in RESULTS):
+        raise ConfigError(
+            f"{folder} already holds results of lightcnn.{command}; choose another "
+            "hydra.run.dir (by default each run gets a new, timestamped folder)"
+        )
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(
+            f"{folder} cannot be created: {existing} is not writable; write the {command} "
+            "result elsewhere with hydra.run.dir=<folder>"
+        )

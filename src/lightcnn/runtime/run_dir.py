@@ -132,17 +132,21 @@ def write_failure_record(
 
 
 def is_unused_run_dir(run_dir: Path) -> bool:
-    """Whether a failed start left ``run_dir`` with nothing but its config, log and empty
-    logger folders: no checkpoint, no result."""
+    """Whether a failed start left ``run_dir`` with nothing but its config, logs (``train.log``,
+    ``eval.log``...) and empty logger folders: no checkpoint, no result."""
     if not run_dir.is_dir() or (run_dir / METRICS).exists():
         return False
-    allowed = {".hydra", "train.log", "tensorboard", "csv", "checkpoints"}
-    if any(entry.name not in allowed for entry in run_dir.iterdir()):
+    allowed = {".hydra", "tensorboard", "csv", "checkpoints"}
+    if any(entry.name not in allowed and entry.suffix != ".log" for entry in run_dir.iterdir()):
         return False
     return not any((run_dir / "checkpoints").glob("*"))
 
 
 def discard_unused_run_dir(run_dir: Path) -> None:
-    """Remove a run directory that a failed start left with nothing but its config and log."""
-    if is_unused_run_dir(run_dir):
-        shutil.rmtree(run_dir)
+    """Remove a run directory that a failed start left with nothing but its config and log
+    (and the folder holding it, when that is left empty: ``<run>/eval/``)."""
+    if not is_unused_run_dir(run_dir):
+        return
+    shutil.rmtree(run_dir)
+    if run_dir.parent.name == "eval" and not any(run_dir.parent.iterdir()):
+        run_dir.parent.rmdir()

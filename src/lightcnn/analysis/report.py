@@ -1,0 +1,232 @@
+"""The evaluation report of a checkpoint on a split, assembled from a pass's predictions:
+``metrics.json`` (accuracy, loss, per-class precision / recall / F1, macro averages, ECE, the
+confusion matrix, top confusions; which checkpoint and data), ``report.md`` (the same as
+readable tables) and the figures ``confusion_matrix.png``, ``per_class_accuracy.png``,
+``misclassified.png``, ``calibration.png`` and ``curves.png`` (when the run's history is known).
+Writing the files is the runtime's job (:mod:`lightcnn.runtime.evaluate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from lightcnn.analysis.classification import ClassificationMetrics
+from lightcnn.analysis.classification_figures import (
+    calibration_figure,
+    confusion_matrix_figure,
+    misclassified_figure,
+    per_class_accuracy_figure,
+)
+from lightcnn.analysis.curves import learning_curves_figure
+from lightcnn.analysis.predictions import Mistakes
+
+#: The options of a model worth naming in a report, after its architecture.
+MODEL_OPTIONS = ("pool", "padding", "activation", "lrn", "dropout", "pretrained", "finetune")
+SPLIT_NAMES = {"test": "test", "val": "validation"}
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What was evaluated: which checkpoint, model, input and data.
+
+    Args:
+        split: ``test`` or ``val``.
+        ckpt_path: the checkpoint file.
+        model: the checkpoint's model hyperparameters (``arch``, options, ``input``, ...).
+        data: the data module's options (``dataset``, ``data_dir``, ...).
+        dataset_name: the dataset's display name (``MNIST``).
+        epoch: the epoch the checkpoint was saved after (1-based), when known.
+        step: its global step, when known.
+        history: the run's per-epoch metrics (``metrics.json``'s ``history``), when known.
+        command: the command that made the report.
+    """
+
+    split: str
+    ckpt_path: str
+    model: Mapping[str, Any]
+    data: Mapping[str, Any]
+    dataset_name: str
+    epoch: int | None = None
+    step: int | None = None
+    history: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    command: str = ""
+
+    def describe_model(self) -> str:
+        """``arch · option value · ...`` (fine-tuning only for pretrained models)."""
+        shown = [key for key in MODEL_OPTIONS if key in self.model]
+        if not self.model.get("pretrained"):
+            shown = [key for key in shown if key not in ("pretrained", "finetune")]
+        options = [f"{key} {self.model[key]}" for key in shown]
+        return " · ".join([str(self.model.get("arch", "?")), *options])
+
+    def describe_input(self) -> str:
+        """The resolved input: side, channels, fit, normalisation."""
+        spec = self.model.get("input") or {}
+        if not spec:
+            return "unknown"
+        channels = spec["in_channels"]
+        return (
+            f"{spec['image_size']}×{spec['image_size']}, {channels} channel"
+            f"{'s' if channels > 1 else ''} ({spec['fit']}), mean {spec['mean']}, "
+            f"std {spec['std']}"
+        )
+
+
+@dataclass
+class Report:
+    """The report's contents: ``metrics.json``, ``report.md`` and the figures by file name."""
+
+    metrics: dict[str, Any]
+    markdown: str
+    figures: dict[str, Figure]
+
+
+def build_report(
+    metrics: ClassificationMetrics, mistakes: Mistakes, context: ReportContext
+) -> Report:
+    """Assemble the report of one pass.
+
+    Args:
+        metrics: the pass's metrics.
+        mistakes: its most confident mistakes (model inputs, normalised).
+        context: what was evaluated.
+    """
+    spec = context.model.get("input") or {}
+    label_smoothing = float(context.model.get("label_smoothing") or 0.0)
+    split = SPLIT_NAMES.get(context.split, context.split)
+    figures = {
+        "confusion_matrix.png": confusion_matrix_figure(
+            metrics, f"Confusion matrix, {context.dataset_name} {split}: {_accuracy(metrics)}"
+        ),
+        "per_class_accuracy.png": per_class_accuracy_figure(metrics),
+        "misclassified.png": misclassified_figure(
+            mistakes, metrics.classes, spec.get("mean", [0.0]), spec.get("std", [1.0])
+        ),
+        "calibration.png": calibration_figure(metrics.reliability, metrics.ece),
+    }
+    if context.history:
+        figures["curves.png"] = learning_curves_figure(
+            context.history, label_smoothing, f"{context.describe_model()} — learning curves"
+        )
+    payload = {
+        "split": context.split,
+        "ckpt_path": context.ckpt_path,
+        "epoch": context.epoch,
+        "step": context.step,
+        "dataset": context.data.get("dataset"),
+        "data_dir": context.data.get("data_dir"),
+        "arch": context.model.get("arch"),
+        "input": spec,
+        "mean_confidence": mean_confidence(metrics),
+        **metrics.to_dict(),
+    }
+    return Report(payload, render_markdown(metrics, context, list(figures)), figures)
+
+
+def mean_confidence(metrics: ClassificationMetrics) -> float:
+    """The mean top-1 probability over the pass (from the reliability bins)."""
+    bins = metrics.reliability
+    total = sum(bins.counts)
+    return sum(c * m for c, m in zip(bins.counts, bins.confidence, strict=True)) / max(1, total)
+
+
+def render_markdown(
+    metrics: ClassificationMetrics, context: ReportContext, figures: Sequence[str]
+) -> str:
+    """``report.md``: what was evaluated, the summary, per-class table, top confusions, figures.
+
+    Args:
+        metrics: the pass's metrics.
+        context: what was evaluated.
+        figures: the figure file names, in order.
+    """
+    split = SPLIT_NAMES.get(context.split, context.split)
+    saved = ""
+    if context.epoch is not None:
+        saved = f" (saved after epoch {context.epoch}, step {context.step})"
+    lines = [
+        f"# {context.model.get('arch', 'model')} on the {context.dataset_name} {split} split",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| checkpoint | `{context.ckpt_path}`{saved} |",
+        f"| model | {context.describe_model()} |",
+        f"| input | {context.describe_input()} |",
+        f"| data | {context.dataset_name} {split} split, {metrics.count:,} images, from "
+        f"`{context.data.get('data_dir')}` |",
+    ]
+    if context.command:
+        lines.append(f"| command | `{context.command}` |")
+    lines += [
+        "",
+        "## Summary",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| accuracy | {_accuracy(metrics)} |",
+        f"| loss (cross-entropy, no label smoothing) | {metrics.loss:.4f} |",
+        f"| macro precision | {metrics.macro_precision:.4f} |",
+        f"| macro recall | {metrics.macro_recall:.4f} |",
+        f"| macro F1 | {metrics.macro_f1:.4f} |",
+        f"| expected calibration error ({len(metrics.reliability.counts)} bins) | "
+        f"{metrics.ece:.4f} |",
+        f"| mean confidence | {100 * mean_confidence(metrics):.2f}% |",
+        "",
+        *_calibration_note(metrics, float(context.model.get("label_smoothing") or 0.0)),
+        "## Per class",
+        "",
+        "| class | precision | recall (accuracy) | F1 | support |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for i, name in enumerate(metrics.classes):
+        lines.append(
+            f"| {name} | {metrics.precision[i]:.4f} | {metrics.recall[i]:.4f} | "
+            f"{metrics.f1[i]:.4f} | {metrics.support[i]:,} |"
+        )
+    lines += ["", "## Top confusions", ""]
+    confusions = metrics.top_confusions()
+    if confusions:
+        lines += [
+            "| true | predicted | count | share of the true class |",
+            "| --- | --- | ---: | ---: |",
+        ]
+        lines += [
+            f"| {c.true} | {c.predicted} | {c.count:,} | {100 * c.share:.2f}% |" for c in confusions
+        ]
+    else:
+        lines.append("No mistakes.")
+    lines += ["", "## Figures", ""]
+    lines += [f"![{name.removesuffix('.png')}]({name})" for name in figures]
+    return "\n".join(lines) + "\n"
+
+
+def _accuracy(metrics: ClassificationMetrics) -> str:
+    return f"{100 * metrics.accuracy:.2f}% ({metrics.correct:,} / {metrics.count:,})"
+
+
+def _calibration_note(metrics: ClassificationMetrics, label_smoothing: float) -> list[str]:
+    """One sentence on the direction of the calibration error, when there is one to explain."""
+    confidence = mean_confidence(metrics)
+    gap = confidence - metrics.accuracy
+    if abs(gap) < 0.01:
+        return []
+    if gap < 0:
+        why = (
+            f", as expected of a model trained with label smoothing {label_smoothing:g}"
+            if label_smoothing
+            else ""
+        )
+        return [
+            f"The model is under-confident: its mean confidence is {100 * confidence:.2f}% "
+            f"for an accuracy of {100 * metrics.accuracy:.2f}%{why}.",
+            "",
+        ]
+    return [
+        f"The model is over-confident: its mean confidence is {100 * confidence:.2f}% for an "
+        f"accuracy of {100 * metrics.accuracy:.2f}%.",
+        "",
+    ]
