@@ -134,7 +134,8 @@ class ImageClassifier(PlainHookName, L.LightningModule):
         return loss
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        """Shared by validation and test: loss and accuracy logged under ``{stage}/``.
+        """Shared by validation and test: the batch's loss and accuracy accumulate in the
+        stage's metrics, logged once at the end of the epoch (:meth:`_log_eval_epoch`).
 
         Returns the logits, which Lightning hands to the callbacks' ``on_*_batch_end`` (the
         figures and the evaluation report collect them there) and then drops.
@@ -142,22 +143,37 @@ class ImageClassifier(PlainHookName, L.LightningModule):
         images, labels = batch
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
-        accuracy, mean_loss = (
-            (self.val_acc, self.val_loss) if stage == "val" else (self.test_acc, self.test_loss)
-        )
-        accuracy(logits, labels)
+        accuracy, mean_loss = self._eval_metrics(stage)
+        accuracy.update(logits, labels)
         mean_loss.update(loss, weight=len(labels))
+        return logits.detach()
+
+    def _eval_metrics(self, stage: str) -> tuple[MulticlassAccuracy, MeanMetric]:
+        return (self.val_acc, self.val_loss) if stage == "val" else (self.test_acc, self.test_loss)
+
+    def _log_eval_epoch(self, stage: str) -> None:
+        """Log ``{stage}/loss`` and ``{stage}/acc`` over the whole epoch (reduced across DDP
+        ranks by torchmetrics; Lightning resets them after the epoch).
+
+        Once per epoch, not per batch: a ``self.log`` and a metric's ``forward`` cost more
+        Python than a LeNet-5 validation batch (docs/benchmarks.md)."""
+        accuracy, mean_loss = self._eval_metrics(stage)
         self.log(f"{stage}/loss", mean_loss, prog_bar=True)
         self.log(f"{stage}/acc", accuracy, prog_bar=True)
-        return logits.detach()
 
     def validation_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         return self._eval_step(batch, "val")
 
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval_epoch("val")
+
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._eval_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval_epoch("test")
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         images = batch[0] if isinstance(batch, list | tuple) else batch

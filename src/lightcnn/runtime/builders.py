@@ -22,7 +22,6 @@ from lightcnn.callbacks import (
     EpochLog,
     EpochSeed,
     NonFiniteLossGuard,
-    RecordPredictions,
     SameConfigOnEveryRank,
     TrainingHistory,
 )
@@ -102,9 +101,6 @@ def build_trainer(
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
         TrainingHistory(attempt),
-        SameConfigOnEveryRank(),
-        SpawnedConsole(job_logging_config()),
-        RecordPredictions("test"),  # the test's predictions, for the run's report/
         *(extra_callbacks or []),
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)
@@ -117,4 +113,8 @@ def build_trainer(
         plugins=[AtomicCheckpointIO()],
         **profiler,
     )
+    # Lightning calls every callback at every hook, about ten times a step: the ones that only
+    # matter with several processes join only then (a LeNet-5 step is ~2 ms of a CPU core)
+    if trainer.world_size > 1:
+        trainer.callbacks += [SameConfigOnEveryRank(), SpawnedConsole(job_logging_config())]
     return trainer, loggers

@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, open_dict
 
-from lightcnn.callbacks import TrainingHistory
+from lightcnn.callbacks import RecordPredictions, TrainingHistory
 from lightcnn.callbacks.history import seconds_since_start
 from lightcnn.config.validation import validate_config
 from lightcnn.runtime.builders import build_data_and_model, build_trainer
@@ -156,6 +156,7 @@ def test_best(
     log.info("Validating and testing the %s%s", source, f": {best}" if best else "")
     if best:  # loaded once here, not by each of validate and test
         model.load_state_dict(load_weights_only(best)["state_dict"])
+    trainer.callbacks.append(RecordPredictions("test"))  # the test's predictions, for report/
     for stage in (trainer.validate, trainer.test):
         for result in stage(model, datamodule=datamodule, verbose=False):
             metrics |= {name: float(value) for name, value in result.items()}
