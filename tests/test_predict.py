@@ -88,6 +88,7 @@ def test_every_format_and_mode_is_classified_and_broken_files_are_named(
         "prob_2",
         "class_3",
         "prob_3",
+        "inverted",
         "error",
     }
     broken = next(row for row in rows if row["file"].endswith("notes.png"))
@@ -103,7 +104,8 @@ def test_saved_test_digits_get_exactly_the_evaluation_probabilities(
     trained_run: Path, tmp_path: Path, mnist_root: Path
 ) -> None:
     """PNG copies of test images go through predict's path and the data module's tensor
-    pipeline; the model gives both the same probabilities."""
+    pipeline; the model gives both the same probabilities. Their negatives (dark ink on light
+    paper) are inverted back and get the same probabilities too, unless ``invert=false``."""
     checkpoint = Checkpoint(best_checkpoint(trained_run))
     data = ImageDataModule(**checkpoint.data_options({}), input=checkpoint.requirement().to_dict())
     model = checkpoint.model(data.input)
@@ -113,15 +115,22 @@ def test_saved_test_digits_get_exactly_the_evaluation_probabilities(
     folder.mkdir()
     for i in range(12):
         Image.fromarray(images[i, 0].numpy()).save(folder / f"{i:02d}.png")
-    results = run_predict(
-        tmp_path / "out", f"ckpt_path={checkpoint.path}", f"inputs={folder}/*.png", "topk=10"
-    )
+        Image.fromarray(255 - images[i, 0].numpy()).save(folder / f"{i:02d}_paper.png")
+    ckpt = f"ckpt_path={checkpoint.path}"
+    results = run_predict(tmp_path / "out", ckpt, f"inputs={folder}/*.png", "topk=10")
     batch, _ = data.on_after_batch_transfer((images[:12], labels[:12]), 0)
     with torch.no_grad():
         expected = model(batch).softmax(dim=1)
-    for i, result in enumerate(results):
-        got = dict(result.top)
-        assert [got[c] for c in data.classes] == pytest.approx(expected[i].tolist(), abs=1e-5)
+    for i in range(12):
+        digit, paper = results[2 * i], results[2 * i + 1]
+        assert Path(paper.file).name == f"{i:02d}_paper.png"
+        assert not digit.inverted and paper.inverted
+        for result in (digit, paper):
+            got = dict(result.top)
+            assert [got[c] for c in data.classes] == pytest.approx(expected[i].tolist(), abs=1e-5)
+    kept = run_predict(tmp_path / "kept", ckpt, f"inputs={folder}/*_paper.png", "invert=false")
+    assert not any(r.inverted for r in kept)
+    assert sum(r.top[0][0] == str(int(labels[i])) for i, r in enumerate(kept)) < 6
 
 
 def test_reading_brings_any_image_to_the_datasets_channels_and_side(tmp_path: Path) -> None:
@@ -139,8 +148,11 @@ def test_reading_brings_any_image_to_the_datasets_channels_and_side(tmp_path: Pa
     assert read_image(tmp_path / "tall.bmp", channels=3, side=32).shape == (3, 32, 32)
     spec = InputSpec().resolve(image_size=28, in_channels=1, mean=(0.5,), std=(0.25,))
     dataset = ImageFiles([tmp_path / "tall.bmp"], spec, MNISTSource)
-    image, ok, error = dataset[0]
+    image, ok, error, inverted = dataset[0]
     assert ok and error == "" and image.shape == (1, 28, 28)
+    assert inverted  # light everywhere: MNIST's digits are light on dark
+    assert image.unique().tolist() == pytest.approx([((255 - 200) / 255 - 0.5) / 0.25], abs=1e-5)
+    assert not ImageFiles([tmp_path / "tall.bmp"], spec, MNISTSource, invert=False)[0][3]
 
 
 def test_inputs_are_files_folders_globs_or_lists(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ PREDICT_RULES: dict[str, Rule] = {
     "num_workers": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
     "max_rows": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
     "dataset": (lambda v: v is None or v in DATASETS, f"null or one of {', '.join(DATASETS)}"),
+    "invert": (lambda v: v in ("auto", True, False), "auto, true or false"),
 }
 EXAMPLES = {
     "eval": "python -m lightcnn.eval ckpt_path=<run>/checkpoints/<name>.ckpt",

@@ -108,6 +108,19 @@ def read_image(path: Path, channels: int, side: int) -> torch.Tensor:
     return TF.center_crop(tensor, [side, side])
 
 
+def has_light_background(pixels: torch.Tensor) -> bool:
+    """Whether an image's border (its outermost rows and columns) is mostly light, as a photo
+    of dark ink on paper is.
+
+    Args:
+        pixels: a uint8 (channels, height, width) image.
+    """
+    border = torch.cat(
+        [pixels[..., 0, :], pixels[..., -1, :], pixels[..., :, 0], pixels[..., :, -1]], dim=-1
+    )
+    return border.float().mean().item() > 127.5
+
+
 def _to_mode(image: Image.Image, mode: str) -> Image.Image:
     """``image`` in ``mode``; 16- and 32-bit grey scaled to 8 bits (Pillow would clip them),
     transparency composited over black."""
@@ -121,8 +134,12 @@ def _to_mode(image: Image.Image, mode: str) -> Image.Image:
     return image.convert(mode)
 
 
+#: ``invert`` values: ``auto`` inverts light-background images for a light-on-dark dataset
+INVERT_CHOICES = ("auto", True, False)
+
+
 class ImageFiles(Dataset):
-    """Image files as the model's input: items ``(image, ok, error)``.
+    """Image files as the model's input: items ``(image, ok, error, inverted)``.
 
     A file that cannot be read gives a zero image, ``ok=False`` and the error message, so a
     batch always forms and the other files are still classified.
@@ -131,22 +148,35 @@ class ImageFiles(Dataset):
         files: the image files.
         spec: the model's resolved input.
         source: the model's dataset (its side and channels come first).
+        invert: ``auto``: for a light-on-dark dataset (MNIST), invert an image whose border
+            is light (dark ink on paper); ``True``: invert every image; ``False``: none.
     """
 
-    def __init__(self, files: Sequence[Path], spec: InputSpec, source: type[DatasetSource]) -> None:
+    def __init__(
+        self,
+        files: Sequence[Path],
+        spec: InputSpec,
+        source: type[DatasetSource],
+        invert: str | bool = "auto",
+    ) -> None:
         self.files = list(files)
         self.spec = spec
         self.channels = source.channels
         self.side = source.image_size
         self.fit = FitToInput(spec, source.image_size)
+        self.invert = invert
+        self.auto_invert = invert == "auto" and source.light_on_dark
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, bool, str]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, bool, str, bool]:
         try:
             pixels = read_image(self.files[index], self.channels, self.side)
         except DataError as error:
             size = self.spec.image_size
-            return torch.zeros(self.spec.in_channels, size, size), False, str(error)
-        return self.fit(pixels.float().div(255)), True, ""
+            return torch.zeros(self.spec.in_channels, size, size), False, str(error), False
+        inverted = self.invert is True or (self.auto_invert and has_light_background(pixels))
+        if inverted:
+            pixels = 255 - pixels
+        return self.fit(pixels.float().div(255)), True, "", inverted

@@ -33,6 +33,7 @@ class MNISTSource(DatasetSource):
     classes = tuple(str(digit) for digit in range(10))
     mean = (0.1307,)
     std = (0.3081,)
+    light_on_dark = True
 
     @property
     def raw_dir(self) -> Path:

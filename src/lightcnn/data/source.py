@@ -33,6 +33,8 @@ class DatasetSource:
     classes: ClassVar[tuple[str, ...]]
     mean: ClassVar[tuple[float, ...]]
     std: ClassVar[tuple[float, ...]]
+    #: light strokes on a dark background (MNIST): photos of dark ink on paper are inverted
+    light_on_dark: ClassVar[bool] = False
 
     def __init__(self, data_dir: str | Path) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()

@@ -39,11 +39,13 @@ class Prediction:
     file: str
     top: list[tuple[str, float]] = field(default_factory=list)  # (class, probability)
     error: str = ""
+    inverted: bool = False  # light background inverted to the dataset's light-on-dark
 
     def to_dict(self) -> dict[str, Any]:
         if self.error:
             return {"file": self.file, "error": self.error}
-        return {"file": self.file, "top": [{"class": c, "prob": p} for c, p in self.top]}
+        top = [{"class": c, "prob": p} for c, p in self.top]
+        return {"file": self.file, "top": top, "inverted": self.inverted}
 
 
 def predict(cfg: DictConfig) -> list[Prediction]:
@@ -84,9 +86,9 @@ def predict(cfg: DictConfig) -> list[Prediction]:
         spec.image_size,
         spec.image_size,
     )
-    dataset = ImageFiles(files, spec, source)
+    dataset = ImageFiles(files, spec, source, invert=cfg.get("invert", "auto"))
     loader = DataLoader(dataset, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
-    status: list[tuple[bool, str]] = []  # per file: read or not, and why
+    status: list[tuple[bool, str, bool]] = []  # per file: read or not, why, inverted
 
     def keep_status(
         trainer: L.Trainer,
@@ -96,7 +98,7 @@ def predict(cfg: DictConfig) -> list[Prediction]:
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        status.extend(zip(batch[1].tolist(), batch[2], strict=True))
+        status.extend(zip(batch[1].tolist(), batch[2], batch[3].tolist(), strict=True))
 
     callbacks = [LambdaCallback(on_predict_batch_end=keep_status)]
     callbacks += [RichProgressBar()] if interactive() else []
@@ -106,13 +108,22 @@ def predict(cfg: DictConfig) -> list[Prediction]:
     topk = min(cfg.topk, probabilities.shape[1])
     values, indices = probabilities.topk(topk, dim=1)
     results = []
-    for i, (path, (ok, error)) in enumerate(zip(files, status, strict=True)):
+    for i, (path, (ok, error, inverted)) in enumerate(zip(files, status, strict=True)):
         if not ok:
             report(DataError(error))  # one line on stderr; predictions.csv keeps it too
             results.append(Prediction(str(path), error=error))
             continue
-        top = zip(indices[i].tolist(), values[i].tolist(), strict=True)
-        results.append(Prediction(str(path), [(source.classes[c], p) for c, p in top]))
+        pairs = zip(indices[i].tolist(), values[i].tolist(), strict=True)
+        top = [(source.classes[c], p) for c, p in pairs]
+        results.append(Prediction(str(path), top, inverted=inverted))
+    flipped = sum(r.inverted for r in results)
+    if flipped and cfg.get("invert", "auto") == "auto":
+        log.info(
+            "Inverted %d file(s) with a light background: %s images are light strokes on "
+            "dark (invert=false keeps every file as it is)",
+            flipped,
+            source.name,
+        )
     folder = Path(cfg.paths.output_dir)
     write_predictions(folder, results, topk, checkpoint, spec.to_dict())
     print_table(results, topk, cfg.max_rows, folder)
@@ -127,19 +138,20 @@ def write_predictions(
     spec: dict[str, Any],
 ) -> None:
     """``predictions.csv`` (one row per file: ``file``, ``class_1``, ``prob_1``, ...,
-    ``error``) and ``predictions.json`` (the same, with the checkpoint and its input)."""
+    ``inverted``, ``error``) and ``predictions.json`` (the same, with the checkpoint and its
+    input)."""
     folder.mkdir(parents=True, exist_ok=True)
     header = ["file"]
     for k in range(1, topk + 1):
         header += [f"class_{k}", f"prob_{k}"]
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow([*header, "error"])
+    writer.writerow([*header, "inverted", "error"])
     for result in results:
         cells: list[Any] = [result.file]
         for k in range(topk):
             cells += [*result.top[k][:1], f"{result.top[k][1]:.6f}"] if result.top else ["", ""]
-        writer.writerow([*cells, result.error])
+        writer.writerow([*cells, int(result.inverted), result.error])
     partial = folder / "predictions.csv.partial"
     partial.write_text(text.getvalue())
     os.replace(partial, folder / "predictions.csv")
