@@ -14,6 +14,7 @@ line::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def compose_run(
     """
     overrides = list(overrides)
     if run_dir is not None:
-        overrides.append(f"hydra.run.dir={Path(run_dir).expanduser().resolve()}")
+        overrides.append(f"hydra.run.dir={quoted(str(Path(run_dir).expanduser().resolve()))}")
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
@@ -55,3 +56,16 @@ def compose_run(
     with open_dict(cfg):
         cfg.paths.output_dir = str(cfg.hydra.run.dir)
     return cfg
+
+
+def quoted(value: str) -> str:
+    """``value`` as a quoted Hydra override value, so that any path (spaces, parentheses,
+    commas, quotes) stays one string. Hydra's grammar escapes only quotes and the backslashes
+    right before a quote or the closing quote.
+
+    Args:
+        value: the raw text.
+    """
+    escaped = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", value)
+    escaped = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, escaped)
+    return f"'{escaped}'"
