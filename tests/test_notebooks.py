@@ -157,6 +157,7 @@ def test_alexnet_notebook(execute) -> None:
     # no CIFAR-10 and no ImageNet weights here: the stand-in says so
     assert "STAND-IN data" in text and "STAND-IN weights" in text
     # the fine-tuning policies' param groups: a new 10-class head, the backbone's lower LR
-    assert "head: 40,970 @ lr 1e-03 | 40,970 |" in text
+    assert "| head: 40,970 @ lr 1e-03 | 40,970 |" in text
+    assert "backbone: 57,003,840 (joined at the unfreeze epoch)" in text
     assert "backbone: 57,003,840 @ lr 1e-04, head: 40,970 @ lr 1e-03" in text
     assert "backbone: 57,003,840 @ lr 1e-03, head: 40,970 @ lr 1e-03" in text
