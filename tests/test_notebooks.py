@@ -87,7 +87,7 @@ def execute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run a notebook in a fresh kernel (its temporary files under ``tmp_path``) and check that
     the repository is left as it was."""
     if real_mnist_root() is None:
-        pytest.skip("the notebooks use real MNIST: set LIGHTCNN_DATA_DIR to a folder with MNIST/raw")
+        pytest.skip("the notebooks read real MNIST: set LIGHTCNN_DATA_DIR to a folder with it")
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
