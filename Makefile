@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/datasets/MNIST/raw),)
 export LIGHTCNN_DATA_DIR ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: help install train test test-fast lint format docs tensorboard clean
+.PHONY: help install train test test-fast lint format docs notebooks tensorboard clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ format: $(STAMP)  ## ruff fix and format
 
 docs: $(STAMP)  ## regenerate docs/configuration.md from conf/
 	$(BIN)/python -m lightcnn.config.reference > docs/configuration.md
+
+notebooks: $(STAMP)  ## run notebooks/*.ipynb top to bottom into logs/notebooks/ (open them there)
+	@mkdir -p logs/notebooks
+	cp notebooks/*.ipynb logs/notebooks/
+	$(BIN)/jupyter execute --inplace --timeout=1200 logs/notebooks/*.ipynb
+	@echo "Executed notebooks: logs/notebooks/ (notebooks/ keeps them without outputs)"
 
 tensorboard: $(STAMP)  ## open TensorBoard on logs/ (the learning curves: #custom_scalars)
 	@echo "Learning curves: http://localhost:6006/#custom_scalars  (IMAGES, HPARAMS: the other tabs)"
