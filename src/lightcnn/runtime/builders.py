@@ -28,7 +28,7 @@ from lightcnn.callbacks import (
 from lightcnn.data.module import ImageDataModule
 from lightcnn.errors import LightcnnError
 from lightcnn.lit.classifier import ImageClassifier
-from lightcnn.lit.speed import NullProfiler
+from lightcnn.lit.speed import NullProfiler, skip_unused_callback_hooks
 from lightcnn.models import input_requirement
 from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO
 from lightcnn.runtime.console import job_logging_config
@@ -105,6 +105,7 @@ def build_trainer(
     ]
     # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)
     profiler = {} if cfg.trainer.get("profiler") else {"profiler": NullProfiler()}
+    skip_unused_callback_hooks()
     trainer = build(
         cfg.trainer,
         callbacks=callbacks,
