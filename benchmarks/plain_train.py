@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--val-size", type=int, default=5000, help="held-out training images")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     out = Path(args.out)
@@ -94,8 +95,9 @@ def main() -> None:
     torch.manual_seed(args.seed)
     train_split = MNIST(args.data_dir, train=True)
     test_split = MNIST(args.data_dir, train=False)
-    order = torch.randperm(60_000, generator=torch.Generator().manual_seed(args.seed))
-    val_idx, train_idx = order[:5000], order[5000:]
+    count = len(train_split)
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(args.seed))
+    val_idx, train_idx = order[: args.val_size], order[args.val_size :]
     images = train_split.data.unsqueeze(1)
     train_x, train_y = images[train_idx], train_split.targets[train_idx]
     val_x, val_y = images[val_idx], train_split.targets[val_idx]

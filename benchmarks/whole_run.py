@@ -68,6 +68,7 @@ def commands(variant: str, args: argparse.Namespace, out: Path) -> list[str]:
             f"--data-dir={args.data_dir}",
             f"--epochs={args.epochs}",
             f"--seed={args.seed}",
+            f"--val-size={args.val_size}",
             f"--out={out}",
         ]
     return [
@@ -77,6 +78,7 @@ def commands(variant: str, args: argparse.Namespace, out: Path) -> list[str]:
         f"paths.data_dir={args.data_dir}",
         f"trainer.max_epochs={args.epochs}",
         f"seed={args.seed}",
+        f"data.val_size={args.val_size}",
         f"hydra.run.dir={out}",
         *args.overrides,
     ]
@@ -88,6 +90,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--val-size", type=int, default=5000, help="held-out training images")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for the lightcnn run")
     args = parser.parse_args()
     variants = ("lightcnn", "plain")

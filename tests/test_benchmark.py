@@ -41,3 +41,38 @@ def test_benchmark_prints_every_variant_and_the_ratios(mnist_root: Path, tmp_pat
     assert all(row[3] > 100 for row in rows.values())  # peak MiB of a process running torch
     assert re.search(r"b/a = [\d.]+\s+c/a = [\d.]+", result.stdout)
     assert not list(tmp_path.iterdir())  # the lightcnn runs clean up their run directories
+
+
+WHOLE_RUN = SCRIPT.parent / "whole_run.py"
+
+
+@pytest.mark.slow
+def test_whole_run_benchmark_runs_both_processes_and_prints_the_ratios(
+    mnist_root: Path, tmp_path: Path
+) -> None:
+    """lightcnn's train CLI against the plain script, one interleaved pair of 2-epoch runs."""
+    package_root = str(Path(lightcnn.__file__).resolve().parents[1])
+    result = subprocess.run(
+        [sys.executable, str(WHOLE_RUN), "--data-dir", str(mnist_root), "--val-size", "100",
+         "--epochs", "2", "--repeats", "1", "data.num_workers=0"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": package_root},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    # both variants ran to their test, on the same small split
+    runs = re.findall(
+        r"^repeat 1 (lightcnn|plain)\s+whole .* test/acc ([\d.]+)$", result.stdout, re.M
+    )
+    assert sorted(name for name, _ in runs) == ["lightcnn", "plain"], result.stdout
+    cell = r" \| ([\d.]+)"
+    table_row = rf"^\| (one epoch .*|whole process|peak memory){cell} \w+{cell} \w+{cell} \|$"
+    rows = re.findall(table_row, result.stdout, re.M)
+    assert [row[0].split(" (")[0] for row in rows] == ["one epoch", "whole process", "peak memory"]
+    for _, lightcnn_value, plain_value, ratio in rows:
+        # the printed values are rounded to 0.01: the ratio lies within what that allows
+        a, b, r = float(lightcnn_value), float(plain_value), float(ratio)
+        assert (a - 0.005) / (b + 0.005) - 0.005 <= r <= (a + 0.005) / max(b - 0.005, 1e-9) + 0.005
+    assert not list(tmp_path.iterdir())  # the runs went into a temporary folder, removed
