@@ -28,7 +28,7 @@ train: $(STAMP)  ## train the default experiment (LeNet-5 on MNIST); ARGS="..." 
 
 # Test workers (pytest-xdist): one per core, at most 4. Half the suite waits on subprocesses
 # importing torch and Lightning, so 2 workers on 2 cores take the suite from 15 to 10 minutes.
-TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(4, len(os.sched_getaffinity(0))))")
+TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count(); print(min(4, n or 1))")
 
 test: $(STAMP)  ## run the whole test suite (slow tiers included), TEST_WORKERS in parallel
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(ARGS)
