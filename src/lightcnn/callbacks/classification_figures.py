@@ -15,6 +15,7 @@ from lightcnn.analysis.classification_figures import (
     per_class_accuracy_figure,
 )
 from lightcnn.analysis.predictions import PredictionAccumulator
+from lightcnn.callbacks.evaluation_passes import EvaluationPassHooks
 from lightcnn.callbacks.tensorboard_figures import TensorBoardFigures
 
 
@@ -24,7 +25,7 @@ def class_names(trainer: L.Trainer, num_classes: int) -> tuple[str, ...]:
     return tuple(names) if names else tuple(str(i) for i in range(num_classes))
 
 
-class ClassificationFigures(TensorBoardFigures):
+class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
     """Log ``<stage>/confusion_matrix``, ``<stage>/per_class_accuracy`` and
     ``<stage>/misclassified`` for the validation pass after every ``every_n_epochs`` training
     epochs and the last (stage ``val``), and for every test pass (stage ``test``).
@@ -45,55 +46,21 @@ class ClassificationFigures(TensorBoardFigures):
         self.predictions = PredictionAccumulator(max_mistakes)
         self.collecting = False
 
-    # ------------------------------------------------------------------ validation
-    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        fitting = trainer.state.fn == "fit" and not trainer.sanity_checking
-        self._start(fitting and self.due(trainer))
-
-    def on_validation_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._collect(outputs, batch)
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._finish(trainer, pl_module, "val")
-
-    # ------------------------------------------------------------------ test
-    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start(bool(self.writers))
-
-    def on_test_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._collect(outputs, batch)
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._finish(trainer, pl_module, "test")
-
-    # ------------------------------------------------------------------ shared
-    def _start(self, collecting: bool) -> None:
-        self.collecting = collecting
-        if collecting:
+    def start_pass(self, trainer: L.Trainer, stage: str) -> None:
+        if stage == "val":
+            fitting = trainer.state.fn == "fit" and not trainer.sanity_checking
+            self.collecting = fitting and self.due(trainer)
+        else:
+            self.collecting = bool(self.writers)
+        if self.collecting:
             self.predictions.reset()
 
-    def _collect(self, outputs: Any, batch: Any) -> None:
-        if self.collecting and isinstance(outputs, torch.Tensor):
+    def collect(self, logits: torch.Tensor, batch: Any) -> None:
+        if self.collecting:
             images, labels = batch
-            self.predictions.update(outputs, labels, images)
+            self.predictions.update(logits, labels, images)
 
-    def _finish(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+    def finish_pass(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if not self.collecting:
             return
         self.collecting = False

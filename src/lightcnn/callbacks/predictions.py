@@ -8,11 +8,12 @@ import lightning as L
 import torch
 
 from lightcnn.analysis.predictions import PredictionAccumulator, Predictions
+from lightcnn.callbacks.evaluation_passes import EvaluationPassHooks
 
 STAGES = ("test", "val")
 
 
-class RecordPredictions(L.Callback):
+class RecordPredictions(EvaluationPassHooks):
     """Collect every logit and label of each ``stage`` pass, and its most confident mistakes.
 
     ``stage="test"`` records ``trainer.test``; ``stage="val"`` records a stand-alone
@@ -35,62 +36,28 @@ class RecordPredictions(L.Callback):
         self.predictions: Predictions | None = None
         self._recording = False
 
-    def _start(self, trainer: L.Trainer, fn: str) -> None:
-        self._recording = trainer.state.fn == fn
+    def start_pass(self, trainer: L.Trainer, stage: str) -> None:
+        fn = "test" if stage == "test" else "validate"  # never the validation inside fit
+        self._recording = stage == self.stage and trainer.state.fn == fn
         if self._recording:
             self.accumulator.reset()
             self.predictions = None
 
-    def _collect(self, outputs: Any, batch: Any) -> None:
-        if self._recording and isinstance(outputs, torch.Tensor):
+    def collect(self, logits: torch.Tensor, batch: Any) -> None:
+        if self._recording:
             images, labels = batch
-            self.accumulator.update(outputs, labels, images)
+            self.accumulator.update(logits, labels, images)
 
-    def _finish(self, pl_module: L.LightningModule) -> None:
+    def finish_pass(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if not self._recording or self.accumulator.empty:
             return
+        self._recording = False
         predictions = self.accumulator.compute()
         self.accumulator.reset()
-        if pl_module.trainer.world_size > 1:
+        if trainer.world_size > 1:
             logits = pl_module.all_gather(predictions.logits.to(pl_module.device))
             targets = pl_module.all_gather(predictions.targets.to(pl_module.device))
             predictions = Predictions(
                 logits.flatten(0, 1).cpu(), targets.flatten(0, 1).cpu(), predictions.mistakes
             )
         self.predictions = predictions
-
-    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.stage == "test":
-            self._start(trainer, "test")
-
-    def on_test_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._collect(outputs, batch)
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._finish(pl_module)
-
-    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.stage == "val":
-            self._start(trainer, "validate")
-
-    def on_validation_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._collect(outputs, batch)
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._finish(pl_module)
