@@ -85,7 +85,7 @@ def run_lightcnn(args: argparse.Namespace, pipeline: str) -> list[float]:
     from hydra import compose, initialize_config_dir
 
     from lightcnn.config import CONF_DIR
-    from lightcnn.runtime.builders import build_data_and_model, build_trainer
+    from lightcnn.launch.build import build_data_and_model, build_trainer
 
     class EpochTimer(L.Callback):
         """Seconds from an epoch's start to the end of its last training batch (validation

@@ -16,13 +16,13 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from conftest import input_of, run_cli
+from lightcnn.core.errors import ConfigError, WeightsError
 from lightcnn.data import MNISTSource
 from lightcnn.data.cifar10 import CIFAR10Source
-from lightcnn.errors import ConfigError, WeightsError
+from lightcnn.launch.build import build_data_and_model
 from lightcnn.lit import ImageClassifier
 from lightcnn.models.alexnet import AlexNet
 from lightcnn.models.pretrained import hub_cache_file
-from lightcnn.runtime.builders import build_data_and_model
 from lightcnn.train import train
 
 CACHE_NAME = "alexnet-owt-7be5be79.pth"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import input_of
+from lightcnn.core.errors import ConfigError
 from lightcnn.data import CIFAR10Source
-from lightcnn.errors import ConfigError
 from lightcnn.train import train
 
 MODELS = ("lenet5", "lenet5_1998", "alexnet", "alexnet_2012", "alexnet_cifar")

@@ -17,15 +17,21 @@ PACKAGE = Path(lightcnn.__file__).resolve().parent
 # What each layer may import from lightcnn (besides itself). Entry points (the modules at the
 # top of the package) may import anything.
 ALLOWED: dict[str, set[str]] = {
-    "errors": set(),
-    "nn": {"errors"},
-    "models": {"errors", "nn"},
-    "analysis": {"errors", "nn", "models"},
-    "data": {"errors", "models"},
-    "lit": {"errors", "nn", "models"},
-    "callbacks": {"errors", "analysis", "nn", "models"},
-    "config": {"errors", "models", "data", "lit"},
-    "runtime": {"errors", "nn", "models", "analysis", "data", "lit", "callbacks", "config"},
+    "core": set(),
+    "nn": {"core"},
+    "models": {"core", "nn"},
+    "data": {"core", "models"},
+    "lit": {"core", "nn", "models"},
+    "inspection": {"core", "nn"},
+    "rundir": {"core", "models", "data", "lit"},
+    "evaluation": {"core", "models", "rundir"},
+    "callbacks": {"core", "nn", "models", "evaluation", "inspection"},
+    "config": {"core", "models", "data", "lit", "rundir"},
+    "sweeps": {"core", "rundir"},
+    "launch": {
+        *("core", "nn", "models", "data", "lit", "inspection", "rundir", "evaluation"),
+        *("callbacks", "config", "sweeps"),
+    },
 }
 ENTRY_POINTS = {"train", "summary", "leaderboard", "eval", "predict"}
 
@@ -72,8 +78,9 @@ def test_config_checks_do_not_load_lightning() -> None:
     """What runs before a job starts: the Hydra callback, validation, resume, the rules."""
     code = (
         "import sys\n"
-        "import lightcnn.runtime.hydra_callbacks, lightcnn.runtime.resume, lightcnn.runtime.job\n"
-        "import lightcnn.train, lightcnn.leaderboard\n"
+        "import lightcnn.launch.hydra_callbacks, lightcnn.rundir.resume, lightcnn.launch.job\n"
+        "import lightcnn.rundir.checkpoints, lightcnn.train, lightcnn.eval, lightcnn.predict\n"
+        "import lightcnn.leaderboard\n"
         "import lightcnn.config.validation, lightcnn.data, lightcnn.lit.options\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'lightning'))\n"
     )

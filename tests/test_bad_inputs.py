@@ -17,7 +17,7 @@ from conftest import run_cli
 from fakedata import write_mnist
 from lightcnn.callbacks import NonFiniteLossGuard
 from lightcnn.config.validation import validate_config
-from lightcnn.errors import ConfigError, NonFiniteLossError
+from lightcnn.core.errors import ConfigError, NonFiniteLossError
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from conftest import best_checkpoint, compose_job, run_cli
 from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 # case → (module, arguments, the error line's start); CKPT: the fixture run's best checkpoint,
 # CRAFTED: a checkpoint that pickles a call of os.system, IMAGES: a folder with one PNG

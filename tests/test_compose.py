@@ -9,7 +9,7 @@ from hydra.core.hydra_config import HydraConfig
 
 from lightcnn.config.compose import compose_run, quoted
 from lightcnn.config.validation import validate_config
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 
 def test_overrides_apply_and_the_run_goes_to_run_dir(tmp_path: Path) -> None:

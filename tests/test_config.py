@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from conftest import input_of
 from lightcnn.config import CONF_DIR
-from lightcnn.runtime.builders import build_data_and_model
+from lightcnn.launch.build import build_data_and_model
 
 GROUPS = (
     "model",

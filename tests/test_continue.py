@@ -11,9 +11,9 @@ import torch
 import yaml
 
 from fakedata import write_mnist
-from lightcnn.errors import CheckpointError, ConfigError
+from lightcnn.core.errors import CheckpointError, ConfigError
 from lightcnn.lit.optim import SCHEDULERS
-from lightcnn.runtime.record import next_attempt, read_attempts, record_dir, replayed_overrides
+from lightcnn.rundir.record import next_attempt, read_attempts, record_dir, replayed_overrides
 from lightcnn.train import train
 
 

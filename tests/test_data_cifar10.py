@@ -9,10 +9,10 @@ import torch
 from torchvision.transforms import v2
 
 from fakedata import CIFAR10_CLASSES
+from lightcnn.core.errors import ConfigError, DataError
 from lightcnn.data import CIFAR10DataModule
 from lightcnn.data.cifar10 import CIFAR10, CIFAR10Source
 from lightcnn.data.pipelines.fit import FitToInput
-from lightcnn.errors import ConfigError, DataError
 
 
 def transform_types(dm: CIFAR10DataModule, train: bool) -> list[type]:

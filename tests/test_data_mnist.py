@@ -10,8 +10,8 @@ import pytest
 import torch
 from torchvision.datasets import MNIST
 
+from lightcnn.core.errors import ConfigError, DataError
 from lightcnn.data import MNISTDataModule
-from lightcnn.errors import ConfigError, DataError
 
 
 def test_split_is_seeded_and_disjoint_and_test_stays_test(mnist_root: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 
 from conftest import best_checkpoint, compose_job, run_cli
-from lightcnn.errors import DataError
+from lightcnn.core.errors import DataError
 from lightcnn.eval import evaluate
 
 REPORT_FILES = {
@@ -153,8 +153,8 @@ def test_eval_cli_writes_a_new_folder_under_the_checkpoints_run(trained_run: Pat
 def test_a_result_folder_is_never_reused_and_must_be_writable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lightcnn.errors import ConfigError
-    from lightcnn.runtime import hydra_callbacks
+    from lightcnn.core.errors import ConfigError
+    from lightcnn.launch import hydra_callbacks
 
     done = tmp_path / "done"
     done.mkdir()

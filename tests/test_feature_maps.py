@@ -8,11 +8,11 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from lightcnn.analysis.figures import feature_map_figure, feature_maps, render_feature_maps
 from lightcnn.callbacks import FeatureMaps
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
+from lightcnn.inspection.figures import feature_map_figure, feature_maps, render_feature_maps
+from lightcnn.launch.build import build_callbacks
 from lightcnn.models import build_model
-from lightcnn.runtime.builders import build_callbacks
 from lightcnn.train import train
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lightcnn.callbacks import NonFiniteLossGuard
-from lightcnn.errors import NonFiniteLossError
+from lightcnn.core.errors import NonFiniteLossError
 from lightcnn.train import train
 
 pytestmark = [

@@ -7,17 +7,17 @@ import pytest
 import torch
 import torchmetrics
 
-from lightcnn.analysis.classification import ClassificationMetrics
-from lightcnn.analysis.classification_figures import (
+from lightcnn.evaluation.classification import ClassificationMetrics
+from lightcnn.evaluation.curves import learning_curves_figure
+from lightcnn.evaluation.figures import (
     calibration_figure,
     confusion_matrix_figure,
     denormalise,
     misclassified_figure,
     per_class_accuracy_figure,
 )
-from lightcnn.analysis.curves import learning_curves_figure
-from lightcnn.analysis.figures import filters_figure, first_conv
-from lightcnn.analysis.predictions import Mistakes, PredictionAccumulator, Predictions
+from lightcnn.evaluation.predictions import Mistakes, PredictionAccumulator, Predictions
+from lightcnn.inspection.figures import filters_figure, first_conv
 from lightcnn.models import build_model
 
 CLASSES = ("cat", "dog", "eel")

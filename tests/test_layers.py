@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 from lightcnn.nn import (
     PADDINGS,
     MinPool2d,

@@ -12,20 +12,16 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from lightcnn.analysis.leaderboard import (
+from lightcnn.core.errors import ConfigError
+from lightcnn.launch.job import Job
+from lightcnn.leaderboard import rebuild
+from lightcnn.rundir.guards import check_run_dir, check_sweep_dir, run_status
+from lightcnn.rundir.record import write_failure_record
+from lightcnn.sweeps.leaderboard import (
     build_leaderboard,
     metric_direction,
     worst_value,
     write_leaderboard,
-)
-from lightcnn.errors import ConfigError
-from lightcnn.leaderboard import rebuild
-from lightcnn.runtime.job import Job
-from lightcnn.runtime.run_dir import (
-    check_run_dir,
-    check_sweep_dir,
-    run_status,
-    write_failure_record,
 )
 
 

@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 from lightcnn.models import build_model
 from lightcnn.models.alexnet import AlexNet2012, local_response_norm
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 from lightcnn.models import build_model
 from lightcnn.models.lenet import C3_TABLE, LeNet5_1998, PartialConv
 from lightcnn.nn import layer_output_shape

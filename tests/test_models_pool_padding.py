@@ -8,11 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
+from lightcnn.launch.build import build_data_and_model
 from lightcnn.models import build_model
 from lightcnn.models.lenet import LENET_POOLS, Subsampling
 from lightcnn.nn import PADDINGS, MinPool2d, layer_output_shape
-from lightcnn.runtime.builders import build_data_and_model
 
 SIZES = {"lenet5": 28, "lenet5_1998": 32}
 

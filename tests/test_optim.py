@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 from lightcnn.lit.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler, can_fuse
 
 

@@ -14,13 +14,13 @@ from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
 from conftest import best_checkpoint, compose_job, run_cli
+from lightcnn.core.errors import DataError
 from lightcnn.data import MNISTSource
 from lightcnn.data.image_files import ImageFiles, find_images, read_image
 from lightcnn.data.module import ImageDataModule
-from lightcnn.errors import DataError
 from lightcnn.models import InputSpec
 from lightcnn.predict import predict
-from lightcnn.runtime.from_checkpoint import Checkpoint
+from lightcnn.rundir.checkpoints import Checkpoint
 
 
 def run_predict(output_dir: Path, *overrides: str) -> list:
@@ -146,7 +146,7 @@ def test_reading_brings_any_image_to_the_datasets_channels_and_side(tmp_path: Pa
     assert pixels[0, 0].tolist() == [255] * 10 and pixels[0, -1].tolist() == [0] * 10
     Image.fromarray(np.full((60, 30, 3), 200, dtype=np.uint8)).save(tmp_path / "tall.bmp")
     assert read_image(tmp_path / "tall.bmp", channels=3, side=32).shape == (3, 32, 32)
-    spec = InputSpec().resolve(image_size=28, in_channels=1, mean=(0.5,), std=(0.25,))
+    spec = InputSpec(mean=(0.5,), std=(0.25,)).resolve(MNISTSource)
     dataset = ImageFiles([tmp_path / "tall.bmp"], spec, MNISTSource)
     image, ok, error, inverted = dataset[0]
     assert ok and error == "" and image.shape == (1, 28, 28)

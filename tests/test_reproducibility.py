@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from lightcnn.core.errors import CheckpointError
 from lightcnn.data.sampler import EpochShuffleSampler
-from lightcnn.errors import CheckpointError
-from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO
-from lightcnn.runtime.checkpoints import load_weights_only
+from lightcnn.launch.build import AtomicCheckpointIO
+from lightcnn.rundir.checkpoints import load_weights_only
 from lightcnn.train import train
 
 

@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from conftest import run_cli
 from fakedata import write_mnist
-from lightcnn.runtime.run_dir import LAST
+from lightcnn.rundir.layout import LAST
 
 pytestmark = pytest.mark.slow
 

@@ -21,10 +21,10 @@ from lightcnn.callbacks import NonFiniteLossGuard, SameConfigOnEveryRank
 from lightcnn.callbacks.same_config import options_digest
 from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import validate_config
-from lightcnn.errors import ConfigError, NonFiniteLossError
-from lightcnn.runtime import parallel
-from lightcnn.runtime.builders import build_data_and_model
-from lightcnn.runtime.hydra_callbacks import check_launcher
+from lightcnn.core.errors import ConfigError, NonFiniteLossError
+from lightcnn.launch import parallel
+from lightcnn.launch.build import build_data_and_model
+from lightcnn.launch.hydra_callbacks import check_launcher
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from lightning.pytorch.utilities.model_summary import ModelSummary
 from rich.console import Console
 
 from conftest import run_cli
-from lightcnn.analysis.model_summary import summarize
+from lightcnn.inspection.model_summary import summarize
 from lightcnn.lit import ImageClassifier
 from lightcnn.models import build_model
 from lightcnn.nn import layer_output_shape

@@ -19,8 +19,8 @@ from tensorboard.plugins.hparams import api_pb2, backend_context, get_experiment
 
 from conftest import compose_job
 from lightcnn.callbacks import ClassificationFigures, FeatureMaps, FirstLayerFilters
-from lightcnn.errors import ConfigError
-from lightcnn.runtime.builders import build_callbacks
+from lightcnn.core.errors import ConfigError
+from lightcnn.launch.build import build_callbacks
 from lightcnn.train import train
 
 FINAL_METRICS = {"test/acc", "test/loss", "val/best_acc", "wall_time_s"}

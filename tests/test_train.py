@@ -11,9 +11,9 @@ from lightning.pytorch.profilers import SimpleProfiler
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import run_cli
+from lightcnn.launch.build import build_data_and_model
 from lightcnn.lit import ImageClassifier
 from lightcnn.lit.speed import NullProfiler
-from lightcnn.runtime.builders import build_data_and_model
 from lightcnn.train import train
 
 

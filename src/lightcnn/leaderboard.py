@@ -14,10 +14,10 @@ import hydra
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
-from lightcnn.analysis.leaderboard import build_leaderboard, metric_direction, write_leaderboard
 from lightcnn.config import CONF_DIR
-from lightcnn.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, report
+from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, report
 from lightcnn.lit.options import REPORTED_METRICS
+from lightcnn.sweeps.leaderboard import build_leaderboard, metric_direction, write_leaderboard
 
 
 def rebuild(cfg: DictConfig) -> str:

@@ -14,10 +14,10 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from lightcnn.analysis.model_summary import render, summarize
 from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import model_input
-from lightcnn.errors import EXIT_USER_ERROR, report, user_error_in
+from lightcnn.core.errors import EXIT_USER_ERROR, report, user_error_in
+from lightcnn.inspection.model_summary import render, summarize
 
 
 def print_summary(cfg: DictConfig, console: Console) -> None:

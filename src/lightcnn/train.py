@@ -16,21 +16,28 @@ import hydra
 from omegaconf import DictConfig
 
 from lightcnn.config import CONF_DIR
-from lightcnn.errors import EXIT_USER_ERROR, LightcnnError, report
-from lightcnn.runtime.console import log_to_file
-from lightcnn.runtime.job import Job
-from lightcnn.runtime.resume import expand_resume
+from lightcnn.config.validation import check_train_config
+from lightcnn.core.errors import EXIT_USER_ERROR, LightcnnError, report
+from lightcnn.launch.console import log_to_file
+from lightcnn.launch.job import Job
+from lightcnn.rundir.resume import expand_resume
 
 log = logging.getLogger("lightcnn")
 
 
-def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit, then validate and test the best checkpoint: :func:`lightcnn.runtime.fit.fit_and_test`.
+def train(cfg: DictConfig, checked: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check the config, then fit, validate and test the best checkpoint
+    (:func:`lightcnn.launch.fit.fit_and_test`).
 
     Args:
         cfg: the composed ``train`` config.
+        checked: whether ``cfg`` was checked already (a single run from the command line is
+            checked by the Hydra callback before its directory exists); each config is checked
+            once.
     """
-    from lightcnn.runtime.fit import fit_and_test  # Lightning loads here, after the checks
+    if not checked:
+        check_train_config(cfg)
+    from lightcnn.launch.fit import fit_and_test  # Lightning loads here, after the checks
 
     return fit_and_test(cfg)
 
@@ -38,11 +45,13 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # A failed job writes its metrics.json; in a sweep it returns the worst value so that the
-    # other jobs run and the leaderboard is written (runtime/job.py). Only rank 0 speaks.
+    # other jobs run and the leaderboard is written (launch/job.py). Only rank 0 speaks.
     job = Job.current(cfg)
     try:
         with job.scope(cfg):
-            metrics, _ = train(cfg)
+            # a sweep job's own values are known only now; a single run's were checked before
+            # its directory was created (launch/hydra_callbacks.py:CheckBeforeRun)
+            metrics, _ = train(cfg, checked=not job.in_sweep)
     except LightcnnError as error:
         job.record_failure(error)
         if job.in_sweep:

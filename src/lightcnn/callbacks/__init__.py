@@ -4,16 +4,18 @@ of a test pass for the evaluation report, and TensorBoard: the custom-scalars la
 figure family (classification figures, first-layer filters, feature maps). (The fine-tuning
 callback belongs to the LightningModule: :mod:`lightcnn.lit.finetune`.)"""
 
-from lightcnn.callbacks.classification_figures import ClassificationFigures
 from lightcnn.callbacks.epoch_log import EpochLog
 from lightcnn.callbacks.epoch_seed import EpochSeed
-from lightcnn.callbacks.feature_maps import FeatureMaps
-from lightcnn.callbacks.filters import FirstLayerFilters
 from lightcnn.callbacks.history import TrainingHistory
 from lightcnn.callbacks.nan_guard import NonFiniteLossGuard
 from lightcnn.callbacks.predictions import RecordPredictions
 from lightcnn.callbacks.same_config import SameConfigOnEveryRank
-from lightcnn.callbacks.tensorboard_figures import TensorBoardFigures
+from lightcnn.callbacks.tensorboard_figures import (
+    ClassificationFigures,
+    FeatureMaps,
+    FirstLayerFilters,
+    TensorBoardFigures,
+)
 from lightcnn.callbacks.tensorboard_layout import CustomScalarsLayout
 
 __all__ = [

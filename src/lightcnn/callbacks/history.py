@@ -2,55 +2,17 @@
 
 Time-to-accuracy is read from the run's own files: each entry of ``history`` says when (in
 seconds since the training process started, start-up included) an epoch's validation ended.
-A job of a sweep counts from its own start instead (:func:`start_clock`), so jobs that share a
+A job of a sweep counts from its own start instead (``core/clock.py``), so jobs that share a
 process compare.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 
-IMPORT_TIME = time.time()
-
-
-def process_start_time() -> float:
-    """The Unix time this process started (Linux ``/proc``), else the time of this import.
-
-    The process's own start counts the interpreter, imports and config composition, which a
-    user waits for as much as for the epochs.
-    """
-    try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        age = uptime - ticks / os.sysconf("SC_CLK_TCK")
-        return time.time() - age
-    except (OSError, ValueError, IndexError):
-        return IMPORT_TIME
-
-
-PROCESS_START = process_start_time()
-_clock_start = PROCESS_START
-
-
-def start_clock(at: float | None = None) -> None:
-    """Count :func:`seconds_since_start` from ``at`` (now by default) instead of the process's
-    start: each job of a sweep that runs several jobs in one process has its own clock.
-
-    Args:
-        at: a Unix time; None: now.
-    """
-    global _clock_start
-    _clock_start = time.time() if at is None else at
-
-
-def seconds_since_start() -> float:
-    """Wall-clock seconds since this process started (or since :func:`start_clock`)."""
-    return time.time() - _clock_start
+from lightcnn.core.clock import seconds_since_start
 
 
 class TrainingHistory(L.Callback):

@@ -7,7 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from lightcnn.errors import NonFiniteLossError
+from lightcnn.core.errors import NonFiniteLossError
 
 
 class NonFiniteLossGuard(L.Callback):

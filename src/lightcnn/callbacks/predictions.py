@@ -7,8 +7,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from lightcnn.analysis.predictions import PredictionAccumulator, Predictions
 from lightcnn.callbacks.evaluation_passes import EvaluationPassHooks
+from lightcnn.evaluation.predictions import PredictionAccumulator, Predictions
 
 STAGES = ("test", "val")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import lightning as L
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 
 def options_digest(pl_module: L.LightningModule, datamodule: Any) -> str:

@@ -11,9 +11,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from lightcnn.core.errors import ConfigError, Rule, check_rules, is_int
 from lightcnn.data import DATASETS
 from lightcnn.data.options import check_data_options
-from lightcnn.errors import ConfigError, Rule, check_rules, is_int
 
 SPLITS = ("test", "val")
 EVAL_RULES: dict[str, Rule] = {

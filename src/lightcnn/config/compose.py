@@ -1,7 +1,7 @@
 """Compose an entry config from Python, as ``python -m lightcnn.train <overrides>`` would.
 
 For notebooks and scripts: the composed config goes to :func:`lightcnn.train.train` (or
-``lightcnn.runtime.fit.fit_and_test``) and the run lands in ``run_dir``, with the same
+``lightcnn.launch.fit.fit_and_test``) and the run lands in ``run_dir``, with the same
 validation, checkpoints, ``report/`` and ``metrics.json`` as a run started from the command
 line::
 

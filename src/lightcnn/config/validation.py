@@ -1,11 +1,23 @@
-"""Config validation, run right after composition and before any file is read or written.
+"""The checks of a composed train config, run once per config before anything is written.
 
-Each check raises :class:`ConfigError` with one line naming the key, the value and what is
-allowed. The rules are not restated here: each layer owns the rules of its options and this
-module calls them — the data options (:mod:`lightcnn.data.options`), the module's options and
-its optimizer and scheduler (:mod:`lightcnn.lit.options`), the input contract
-(:mod:`lightcnn.models.input_spec`), and the architecture options, checked by building the
-backbone on the ``meta`` device. Only the run-level keys (seed, epochs, ...) are checked here.
+:func:`check_train_config` is the whole of it: the CLI's Hydra callback runs it for a single
+run before Hydra creates the run directory, and ``lightcnn.train.train`` for a sweep's job or a
+config composed from Python. Each check raises :class:`ConfigError` with one line naming the
+key, the value and what is allowed. The rules are not restated here: each layer owns the rules
+of its options and this module calls them — the data options (:mod:`lightcnn.data.options`),
+the module's options and its optimizer and scheduler (:mod:`lightcnn.lit.options`), the input
+contract (:mod:`lightcnn.models.input_spec`), and the architecture options, checked by building
+the backbone on the ``meta`` device. Only the run-level keys (seed, epochs, ...) are checked
+here, and the runs that start from a checkpoint:
+
+- A continuation (``resume=<run dir>``, ``ckpt_path=<file>``) restores the checkpoint's
+  optimizer, schedule and loop state, so it only continues the same recipe: the model's and
+  the data's hyperparameters must equal the checkpoint's, except how the run executes (speed
+  switches, loader workers, the pipeline, where the data is) and its length
+  (``trainer.max_epochs``: the schedule is re-planned, see ``lit/horizon.py``).
+- A warm start (``init_from=<file>``) takes the checkpoint's weights only, into a new run with
+  its own optimizer, schedule, epochs and data: the configured network must have the same
+  shapes.
 
 Nothing imported here loads Lightning, so a typo is reported in seconds.
 """
@@ -20,12 +32,22 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from lightcnn.core.errors import (
+    BOOLEAN,
+    CheckpointError,
+    ConfigError,
+    LightcnnError,
+    Rule,
+    check_rules,
+    is_int,
+)
 from lightcnn.data import DATASETS
 from lightcnn.data.options import check_data_options
-from lightcnn.errors import BOOLEAN, ConfigError, LightcnnError, Rule, check_rules, is_int
-from lightcnn.lit.options import REPORTED_METRICS, check_module_options
+from lightcnn.lit.options import check_module_options
 from lightcnn.models import MODELS, InputSpec, build_model, input_requirement
 from lightcnn.models import uses_pretrained_weights as pretrained
+from lightcnn.rundir.checkpoints import checkpoint_hparams, load_weights_only
+from lightcnn.rundir.layout import LAST, REPORTED_METRICS
 
 # Lightning's profilers by name (a Profiler instance is never a config value)
 PROFILERS = ("simple", "advanced", "pytorch")
@@ -42,6 +64,16 @@ TRAINER_RULES: dict[str, Rule] = {
     "max_epochs": (lambda v: is_int(v) and (v >= 1 or v == -1), "an integer >= 1 (or -1)"),
     "profiler": (lambda v: v is None or v in PROFILERS, f"one of {', '.join(PROFILERS)}"),
 }
+
+
+def check_train_config(cfg: DictConfig) -> None:
+    """Every check of a composed train config: its values, then the checkpoint it starts from.
+
+    Args:
+        cfg: the composed config (the ``hydra`` node is not needed).
+    """
+    validate_config(cfg)
+    check_continuation(cfg)
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -97,14 +129,7 @@ def model_input(model: dict[str, Any], data: dict[str, Any]) -> InputSpec:
         model: the ``model`` config, resolved.
         data: the ``data`` config, resolved.
     """
-    source = DATASETS[data.get("dataset", "mnist")]
-    return input_requirement(model).resolve(
-        image_size=source.image_size,
-        in_channels=source.channels,
-        mean=source.mean,
-        std=source.std,
-        source=source.name,
-    )
+    return input_requirement(model).resolve(DATASETS[data.get("dataset", "mnist")])
 
 
 def meta_network(model: dict[str, Any], data: dict[str, Any]) -> nn.Module:
@@ -127,3 +152,99 @@ def meta_network(model: dict[str, Any], data: dict[str, Any]) -> nn.Module:
             return build_model(arch, **options)
     except LightcnnError as error:
         raise ConfigError(f"model={arch}: {error}") from None
+
+
+# how a run executes, not what it trains: free to change when it continues
+EXECUTION_MODEL = {"_target_", "channels_last", "compile"}
+EXECUTION_DATA = {"_target_", "data_dir", "num_workers", "pin_memory", "persistent_workers"}
+EXECUTION_DATA |= {"pipeline", "download"}
+
+
+def check_continuation(cfg: DictConfig) -> None:
+    """Refuse a continuation with another recipe, and a warm start whose weights do not fit.
+
+    Args:
+        cfg: the composed config.
+    """
+    if cfg.get("resume"):
+        run_dir = Path(str(cfg.resume)).expanduser().resolve()
+        check_same_recipe(cfg, f"resume={run_dir}", run_dir / LAST)
+    elif cfg.get("ckpt_path"):
+        check_same_recipe(cfg, f"ckpt_path={cfg.ckpt_path}", Path(str(cfg.ckpt_path)))
+    if cfg.get("init_from"):
+        check_weights_fit(cfg, Path(str(cfg.init_from)))
+
+
+def recipe_changes(cfg: DictConfig, path: Path) -> list[str]:
+    """``key: saved → configured`` for each recipe value the config changes.
+
+    Args:
+        cfg: the composed config.
+        path: the checkpoint it continues.
+    """
+    saved_model, saved_data = checkpoint_hparams(Path(path).expanduser())
+    model, data = _plain(cfg.model), _plain(cfg.data)
+    model["input"] = model_input(model, data).to_dict()
+    changes = []
+    for prefix, configured, saved, free in (
+        ("model", model, saved_model, EXECUTION_MODEL),
+        ("data", data, saved_data, EXECUTION_DATA),
+    ):
+        for key in sorted(set(configured) & set(saved) - free):
+            if configured[key] != saved[key]:
+                changes.append(f"{prefix}.{key}: {saved[key]!r} → {configured[key]!r}")
+    return changes
+
+
+def check_same_recipe(cfg: DictConfig, origin: str, path: Path) -> None:
+    """Raise :class:`ConfigError` naming what changed when a continuation changes the recipe.
+
+    Args:
+        cfg: the composed config.
+        origin: ``resume=<dir>`` or ``ckpt_path=<file>``, for the message.
+        path: the checkpoint continued from.
+    """
+    changes = recipe_changes(cfg, path)
+    if not changes:
+        return
+    more = f" (and {len(changes) - 1} more)" if len(changes) > 1 else ""
+    raise ConfigError(
+        f"{origin} continues a checkpoint trained with another recipe: {changes[0]}{more}. "
+        "A continuation keeps the checkpoint's optimizer and schedule state, so only "
+        "trainer.max_epochs and how it runs may change; to train its weights with a new "
+        f"recipe, start a new run with init_from={Path(path).expanduser().resolve()}"
+    )
+
+
+def check_weights_fit(cfg: DictConfig, path: Path) -> None:
+    """Raise :class:`CheckpointError` when the checkpoint's weights do not fit the configured
+    network (checked on the meta device: nothing is built or read in full).
+
+    Args:
+        cfg: the composed config.
+        path: the ``init_from`` checkpoint.
+    """
+    saved_model, _ = checkpoint_hparams(path)
+    state = load_weights_only(path, mmap=True)["state_dict"]
+    net = meta_network(_plain(cfg.model), _plain(cfg.data))
+    expected = {f"net.{key}": tuple(value.shape) for key, value in net.state_dict().items()}
+    given = {key: tuple(value.shape) for key, value in state.items() if key.startswith("net.")}
+    problems = [f"{key} missing" for key in sorted(expected.keys() - given.keys())]
+    problems += [f"{key} unexpected" for key in sorted(given.keys() - expected.keys())]
+    problems += [
+        f"{key} is {given[key]} there, {expected[key]} here"
+        for key in sorted(expected.keys() & given.keys())
+        if given[key] != expected[key]
+    ]
+    if problems:
+        spec = saved_model.get("input") or {}
+        trained = (
+            f"arch={saved_model.get('arch')}, input {spec.get('image_size')}×"
+            f"{spec.get('image_size')}×{spec.get('in_channels')}, "
+            f"{saved_model.get('num_classes')} classes"
+        )
+        raise CheckpointError(
+            f"init_from={path}: its weights do not fit this model ({'; '.join(problems[:3])}"
+            f"{' …' if len(problems) > 3 else ''}); it was trained as {trained}, and a warm "
+            "start needs the same architecture, input size, channels and classes"
+        )

@@ -10,8 +10,8 @@ from torch.utils.data import Dataset
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import check_integrity
 
+from lightcnn.core.errors import DataError
 from lightcnn.data.source import DatasetSource
-from lightcnn.errors import DataError
 
 
 class CIFAR10Source(DatasetSource):

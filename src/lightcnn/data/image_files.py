@@ -5,7 +5,7 @@ A file is decoded with Pillow and made to look like an image of the model's data
 the dataset's channels (grey ``L`` or ``RGB``) and side (the shorter side resized to it with
 antialiasing, then the centre cropped square) — then goes through the same
 :class:`~lightcnn.data.pipelines.fit.FitToInput` as the dataset's own test images. A file that
-cannot be read yields one :class:`~lightcnn.errors.DataError` naming it, never an exception
+cannot be read yields one :class:`~lightcnn.core.errors.DataError` naming it, never an exception
 that stops the others.
 """
 
@@ -22,9 +22,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
+from lightcnn.core.errors import DataError
 from lightcnn.data.pipelines.fit import FitToInput
 from lightcnn.data.source import DatasetSource
-from lightcnn.errors import DataError
 from lightcnn.models.input_spec import InputSpec
 
 #: file name endings searched for in folders (explicit files and globs may have any)

@@ -10,8 +10,8 @@ from torch import nn
 from torch.utils.data import Dataset
 from torchvision.datasets import MNIST
 
+from lightcnn.core.errors import DataError
 from lightcnn.data.source import DatasetSource
-from lightcnn.errors import DataError
 
 RAW_FILES = (
     "train-images-idx3-ubyte",

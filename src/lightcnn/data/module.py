@@ -96,15 +96,8 @@ class ImageDataModule(L.LightningDataModule):
         self.augmentation = Augmentation(
             random_crop, crop_padding, horizontal_flip, brightness, contrast
         )
-        source = self.source
-        self.input: InputSpec = InputSpec.from_dict(input).resolve(
-            image_size=source.image_size,
-            in_channels=source.channels,
-            mean=source.mean,
-            std=source.std,
-            source=source.name,
-        )
-        self.fit_to_input = FitToInput(self.input, source.image_size)
+        self.input: InputSpec = InputSpec.from_dict(input).resolve(self.source)
+        self.fit_to_input = FitToInput(self.input, self.source.image_size)
         # positions in the official training split of this run's train / validation images
         self.train_indices: list[int] = []
         self.val_indices: list[int] = []

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lightcnn.core.errors import BOOLEAN, ConfigError, Rule, check_rules, is_int, is_number
 from lightcnn.data.datasets import DATASETS
 from lightcnn.data.pipelines import PIPELINES
 from lightcnn.data.pipelines.augment import Augmentation
-from lightcnn.errors import BOOLEAN, ConfigError, Rule, check_rules, is_int, is_number
 
 RULES: dict[str, Rule] = {
     "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),

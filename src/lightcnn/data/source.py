@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from lightcnn.errors import DataError
+from lightcnn.core.errors import DataError
 
 log = logging.getLogger(__name__)
 

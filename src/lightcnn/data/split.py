@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 
 def validation_count(val_size: int | float, count: int, name: str) -> int:

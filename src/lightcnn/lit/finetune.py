@@ -23,7 +23,7 @@ from lightning.pytorch.callbacks import BaseFinetuning
 from torch import nn
 from torch.optim import Optimizer
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 log = logging.getLogger("lightcnn")
 

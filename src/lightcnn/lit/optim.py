@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau")

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lightcnn.errors import BOOLEAN, ConfigError, Rule, check_rules, is_int, is_number
+from lightcnn.core.errors import BOOLEAN, ConfigError, Rule, check_rules, is_int, is_number
 from lightcnn.lit.optim import build_optimizer, build_scheduler
 
 #: ``model.finetune``: every layer (``full``), the new head only (``head``), or the head first

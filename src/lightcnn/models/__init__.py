@@ -9,7 +9,7 @@ from typing import Any
 
 from torch import nn
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 from lightcnn.models.alexnet import AlexNet, AlexNet2012, AlexNetCifar
 from lightcnn.models.input_spec import FITS, InputSpec
 from lightcnn.models.lenet import LeNet5, LeNet5_1998

@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 from lightcnn.models.pretrained import HEAD, check_state_dict, load_pretrained_state
 from lightcnn.nn import PADDINGS, layer_output_shape, make_activation, make_conv, make_pool
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 #: How a dataset's images are brought to another side: resized (bilinear, antialiased), or
 #: zero-padded around the image (LeNet-5 1998: MNIST's 28×28 digits in a 32×32 field).
@@ -109,46 +109,47 @@ class InputSpec:
         if self.std is not None and any(s <= 0 for s in self.std):
             raise ConfigError(f"model.input.std={list(self.std)} is not allowed: every value > 0")
 
-    def resolve(
-        self,
-        *,
-        image_size: int,
-        in_channels: int,
-        mean: Sequence[float],
-        std: Sequence[float],
-        source: str = "the dataset",
-    ) -> InputSpec:
-        """The complete spec for a dataset: open fields take the dataset's values.
+    def resolve(self, dataset: DatasetFacts) -> InputSpec:
+        """The complete spec for a dataset: open fields take the dataset's values. The one place
+        the contract is resolved (by the data module, config validation and predict alike).
 
         The dataset's statistics are repeated when its 1-channel images are repeated to 3.
 
         Args:
-            image_size: the dataset's image side.
-            in_channels: the dataset's channels.
-            mean: the dataset's per-channel mean.
-            std: the dataset's per-channel standard deviation.
-            source: the dataset's name, for error messages.
+            dataset: the dataset's facts (a ``DatasetSource`` class or instance).
         """
-        channels = self.in_channels or in_channels
-        if channels != in_channels and in_channels != 1:
+        channels = self.in_channels or dataset.channels
+        if channels != dataset.channels and dataset.channels != 1:
             raise ConfigError(
-                f"model.input.in_channels={channels} but {source} has {in_channels}-channel "
-                f"images; allowed: {in_channels} (only 1-channel images are repeated)"
+                f"model.input.in_channels={channels} but {dataset.name} has {dataset.channels}"
+                f"-channel images; allowed: {dataset.channels} (only 1-channel images are "
+                "repeated)"
             )
+        side = self.image_size or dataset.image_size
         if self.mean is None:
-            repeat = channels // len(mean)
+            repeat = channels // len(dataset.mean)
             return replace(
                 self,
-                image_size=self.image_size or image_size,
+                image_size=side,
                 in_channels=channels,
-                mean=tuple(mean) * repeat,
-                std=tuple(std) * repeat,
+                mean=tuple(dataset.mean) * repeat,
+                std=tuple(dataset.std) * repeat,
             )
         if len(self.mean) != channels:
             raise ConfigError(
                 f"model.input.mean has {len(self.mean)} values for {channels}-channel inputs"
             )
-        return replace(self, image_size=self.image_size or image_size, in_channels=channels)
+        return replace(self, image_size=side, in_channels=channels)
+
+
+class DatasetFacts(Protocol):
+    """What :meth:`InputSpec.resolve` reads of a dataset (``lightcnn.data.DatasetSource``)."""
+
+    name: str
+    image_size: int
+    channels: int
+    mean: Sequence[float]
+    std: Sequence[float]
 
 
 def _is_int(value: object) -> bool:

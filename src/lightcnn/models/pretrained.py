@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import torch
 from torchvision.models import AlexNet_Weights
 
-from lightcnn.errors import WeightsError
+from lightcnn.core.errors import WeightsError
 from lightcnn.models.input_spec import InputSpec
 
 #: The ImageNet weights ``model.pretrained=true`` loads, through torchvision's own API.

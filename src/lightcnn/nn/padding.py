@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 PADDINGS = ("valid", "same", "zeros", "constant", "reflect", "replicate", "circular")
 

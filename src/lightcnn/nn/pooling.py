@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
 
 
 class MinPool2d(nn.MaxPool2d):

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
-from lightcnn.errors import BOOLEAN, Rule, check_rules, is_int, is_number
+from lightcnn.core.errors import BOOLEAN, Rule, check_rules, is_int, is_number
 
 RULES: dict[str, Rule] = {
     "random_crop": BOOLEAN,

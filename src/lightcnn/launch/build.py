@@ -1,14 +1,15 @@
-"""Builders shared by every entry point: data, model, callbacks, loggers and the Trainer, from a
-composed config.
+"""Builders shared by the entry points: data, model, callbacks, loggers and the Trainer (with
+its checkpoint plugin), from a composed config.
 
-The one place where the model↔data contract is wired: the model config states what its
-architecture needs (``model.input``), the data module resolves it against its dataset, and the
-model is built for exactly what the data delivers.
+:func:`build_data_and_model` wires the input contract for a run from a config: the model config
+states what its architecture needs (``model.input``), the data module resolves it against its
+dataset, and the model is built for exactly what the data delivers (eval and predict do the same
+from a checkpoint: ``rundir/checkpoints.py``).
 """
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -16,6 +17,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.callbacks import (
@@ -25,14 +27,15 @@ from lightcnn.callbacks import (
     SameConfigOnEveryRank,
     TrainingHistory,
 )
+from lightcnn.core.errors import CheckpointError, LightcnnError
+from lightcnn.core.io import atomic_path
 from lightcnn.data.module import ImageDataModule
-from lightcnn.errors import LightcnnError
+from lightcnn.launch.console import interactive, job_logging_config
+from lightcnn.launch.spawned_console import SpawnedConsole
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.lit.speed import NullProfiler, skip_unused_callback_hooks
 from lightcnn.models import input_requirement
-from lightcnn.runtime.checkpoint_io import AtomicCheckpointIO
-from lightcnn.runtime.console import job_logging_config
-from lightcnn.runtime.spawned_console import SpawnedConsole
+from lightcnn.rundir.checkpoints import load_weights_only
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:
@@ -43,11 +46,6 @@ def build(node: DictConfig, **kwargs: Any) -> Any:
         if isinstance(error.__cause__, LightcnnError):
             raise error.__cause__ from None
         raise
-
-
-def interactive() -> bool:
-    """Whether stdout is a terminal (rich progress bar) or a file or pipe (plain lines)."""
-    return sys.stdout.isatty()
 
 
 def build_data_and_model(cfg: DictConfig) -> tuple[ImageDataModule, ImageClassifier]:
@@ -119,3 +117,27 @@ def build_trainer(
     if trainer.world_size > 1:
         trainer.callbacks += [SameConfigOnEveryRank(), SpawnedConsole(job_logging_config())]
     return trainer, loggers
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint plugin, writing atomically (``lightcnn.core.io.atomic_path``: a kill
+    during a save never leaves a torn file) and reading with ``weights_only=True`` whatever the
+    caller asks. Every save and load Lightning does (best and last checkpoints, resume) goes
+    through it."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        try:
+            with atomic_path(path) as partial:
+                super().save_checkpoint(checkpoint, partial, storage_options)
+        except OSError as error:  # a full disk, a folder removed or made read-only mid-run
+            raise CheckpointError(
+                f"could not write the checkpoint {path} ({error.strerror or error}); "
+                "the checkpoints written before it are kept"
+            ) from error
+
+    def load_checkpoint(
+        self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        return load_weights_only(path, map_location=map_location or "cpu")

@@ -1,7 +1,7 @@
 """``resume=<run dir>``: continue a run in its own directory with its own config.
 
 Before Hydra composes, the run's overrides are put back on the command line — the original
-run's, plus those added by earlier continuations that trained (``runtime/record.py``) — so
+run's, plus those added by earlier continuations that trained (``rundir/record.py``) — so
 the resumed run has the config its checkpoints were trained with; overrides given after
 ``resume=`` (e.g. ``trainer.max_epochs=20``) apply on top. The continuation's own config is
 written to ``.hydra/resumes/<n>/``: the run's original ``.hydra/`` is never rewritten.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lightcnn.errors import ConfigError
-from lightcnn.runtime.record import RECORD, next_attempt, record_dir, replayed_overrides
-from lightcnn.runtime.run_dir import LAST
+from lightcnn.core.errors import ConfigError
+from lightcnn.rundir.layout import LAST, RECORD
+from lightcnn.rundir.record import next_attempt, record_dir, replayed_overrides
 
 
 def expand_resume(argv: list[str]) -> list[str]:

@@ -1,23 +1,96 @@
-"""Rebuild a model, and the data it was trained on, from what its checkpoint carries: no
-training config is needed.
+"""Reading a checkpoint: ``torch.load(..., weights_only=True)`` only, one clear error for every
+way it can fail, and the model and data rebuilt from what it carries.
 
 A lightcnn checkpoint holds, as primitives (so it loads with ``weights_only=True``): the
 model's hyperparameters with its resolved input (``hyper_parameters``, see
 :class:`~lightcnn.models.InputSpec`) and the data module's options
-(``datamodule_hyper_parameters``: dataset, data folder, batch size, validation split, seed).
+(``datamodule_hyper_parameters``: dataset, data folder, batch size, validation split, seed), so
+eval and predict need no training config. Checkpoints are written by Lightning through
+``launch/build.py:AtomicCheckpointIO``. No Lightning at import: the checks before a run read
+checkpoints too.
 """
 
 from __future__ import annotations
 
+import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import torch
+
+from lightcnn.core.errors import CheckpointError, ConfigError
 from lightcnn.data import DATASETS, DatasetSource
-from lightcnn.errors import CheckpointError, ConfigError
-from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.models import InputSpec, input_requirement, uses_pretrained_weights
-from lightcnn.runtime.checkpoints import load_weights_only
+
+if TYPE_CHECKING:
+    from lightcnn.lit.classifier import ImageClassifier
+
+
+def load_weights_only(path: str | Path, map_location: Any = "cpu", mmap: bool = False) -> Any:
+    """``torch.load(path, weights_only=True)`` with one clear error for every way it can fail.
+
+    A file carrying pickled code (any object beyond tensors, primitives and containers) is
+    refused and never executed.
+
+    Args:
+        path: the checkpoint or state-dict file.
+        map_location: where to put the tensors.
+        mmap: memory-map the tensors instead of reading them (for reading metadata).
+    """
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as error:
+        found = re.search(r"GLOBAL ([\w.]+)", str(error))
+        if found:
+            raise CheckpointError(
+                f"refusing to load {path}: it holds {found.group(1)}, which is not a tensor or "
+                f"primitive, and lightcnn loads checkpoints with weights_only=True only"
+            ) from error
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint (truncated, corrupt or another format)"
+        ) from error
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint (truncated or corrupt?): {error}"
+        ) from error
+
+
+def checkpoint_hparams(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model's and the data module's hyperparameters saved in a Lightning checkpoint.
+
+    The tensors are memory-mapped, not read, so this is cheap for a large checkpoint.
+
+    Args:
+        path: a checkpoint written by ``python -m lightcnn.train``.
+    """
+    payload = load_weights_only(path, mmap=True)
+    if not isinstance(payload, dict) or "state_dict" not in payload:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict)")
+    return (
+        dict(payload.get("hyper_parameters") or {}),
+        dict(payload.get("datamodule_hyper_parameters") or {}),
+    )
+
+
+def load_network_weights(net: torch.nn.Module, path: str | Path) -> dict[str, Any]:
+    """Copy the network weights of a lightcnn checkpoint into ``net`` (a warm start).
+
+    Args:
+        net: the model's network (``ImageClassifier.net``).
+        path: the ``init_from`` checkpoint.
+
+    Returns:
+        The checkpoint's model hyperparameters (what it was trained with).
+    """
+    payload = load_weights_only(path)
+    state = {key[4:]: value for key, value in payload["state_dict"].items() if key[:4] == "net."}
+    net.load_state_dict(state)
+    return dict(payload.get("hyper_parameters") or {})
 
 
 class Checkpoint:
@@ -102,6 +175,8 @@ class Checkpoint:
         Args:
             spec: the resolved input (the checkpoint's own, resolved against its dataset).
         """
+        from lightcnn.lit.classifier import ImageClassifier  # Lightning loads here, not before
+
         options = {**self.hparams, "input": spec.to_dict(), "compile": False}
         if uses_pretrained_weights(options):
             options |= {"pretrained": False, "weights_path": None, "finetune": "full"}

@@ -18,7 +18,7 @@ from torchmetrics.functional.classification import (
     multiclass_recall,
 )
 
-from lightcnn.analysis.predictions import Predictions
+from lightcnn.evaluation.predictions import Predictions
 
 #: Confidence bins of the expected calibration error and the reliability diagram.
 CALIBRATION_BINS = 15

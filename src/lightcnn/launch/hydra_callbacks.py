@@ -7,8 +7,9 @@ config, and no finished run or sweep overwritten. Lightning is not imported here
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,62 +17,61 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from lightcnn.analysis.leaderboard import build_leaderboard, write_leaderboard
 from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
-from lightcnn.config.validation import validate_config
-from lightcnn.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, is_int, report
-from lightcnn.runtime.continuation import check_continuation
-from lightcnn.runtime.run_dir import METRICS, check_run_dir, check_sweep_dir, ensure_writable
+from lightcnn.config.validation import check_train_config
+from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, is_int, report
+from lightcnn.rundir.guards import (
+    check_result_folder,
+    check_run_dir,
+    check_sweep_dir,
+    ensure_writable,
+)
+from lightcnn.sweeps.leaderboard import build_leaderboard, write_leaderboard
 
 PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
-#: what eval and predict write: a folder holding one of these is not reused
-RESULTS = (METRICS, "predictions.json")
 
 
 class CheckBeforeRun(Callback):
-    """Validate the config and protect finished runs, then let Hydra start the job.
+    """Check a run before Hydra creates its directory: one error line, exit 2, nothing written.
+
+    A single run's config is checked here, once (:func:`check_train_config`; ``train`` is told
+    so and does not check it again); each job of a sweep checks its own config when it starts,
+    since its values are known only then. A sweep is checked for its folder and launcher.
 
     Args:
         protect_run_dir: refuse a run directory that holds a finished run (``train``); off for
-            commands that write no run (``summary``).
+            commands that write no run (``summary``, which checks its own config).
     """
 
     def __init__(self, protect_run_dir: bool = True) -> None:
         self.protect_run_dir = protect_run_dir
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        run_dir = Path(config.hydra.run.dir) if self.protect_run_dir else None
-        self._check(config, run_dir=run_dir)
+        run_dir = Path(config.hydra.run.dir)
+        with refused_in_one_line():
+            if self.protect_run_dir:
+                check_run_dir(run_dir, resuming=bool(config.get("resume")))
+            check_train_config(config)
+            if self.protect_run_dir:
+                ensure_writable(run_dir, PLACES)  # creates it, as Hydra does next
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # Sweep overrides are applied per job later; each job validates its own config again.
-        sweep_dir = Path(config.hydra.sweep.dir) if self.protect_run_dir else None
-        self._check(config, sweep_dir=sweep_dir, sweep=True)
-
-    def _check(
-        self,
-        config: DictConfig,
-        run_dir: Path | None = None,
-        sweep_dir: Path | None = None,
-        sweep: bool = False,
-    ) -> None:
-        """Config, then the run (or sweep) directory's record, then the checkpoint the run
-        starts from, then whether the directory can be written (created last, as Hydra would
-        next)."""
-        try:
-            validate_config(config)
-            if run_dir is not None:
-                check_run_dir(run_dir, resuming=bool(config.get("resume")))
-            check_continuation(config)
-            if sweep:
-                check_launcher(config)
-            if sweep_dir is not None:
+        with refused_in_one_line():
+            check_launcher(config)
+            if self.protect_run_dir:
+                sweep_dir = Path(config.hydra.sweep.dir)
                 check_sweep_dir(sweep_dir)
-            if run_dir is not None or sweep_dir is not None:
-                ensure_writable(run_dir or sweep_dir, PLACES)
-        except LightcnnError as error:
-            report(error)
-            sys.exit(EXIT_USER_ERROR)
+                ensure_writable(sweep_dir, PLACES)
+
+
+@contextmanager
+def refused_in_one_line() -> Iterator[None]:
+    """Print a lightcnn error raised inside as one line and exit with status 2."""
+    try:
+        yield
+    except LightcnnError as error:
+        report(error)
+        sys.exit(EXIT_USER_ERROR)
 
 
 def check_launcher(config: DictConfig) -> None:
@@ -131,30 +131,7 @@ class CheckCheckpointJob(Callback):
             self._check(config, protect=False)
 
     def _check(self, config: DictConfig, protect: bool) -> None:
-        try:
+        with refused_in_one_line():
             validate_checkpoint_job(config, self.command)
             if protect:
                 check_result_folder(Path(config.hydra.run.dir), self.command)
-        except LightcnnError as error:
-            report(error)
-            sys.exit(EXIT_USER_ERROR)
-
-
-def check_result_folder(folder: Path, command: str) -> None:
-    """Refuse a folder that holds an earlier result, or that cannot be created.
-
-    Args:
-        folder: the job's folder (``hydra.run.dir``).
-        command: ``eval`` or ``predict``, for the message.
-    """
-    if any((folder / name).is_file() for name in RESULTS):
-        raise ConfigError(
-            f"{folder} already holds results of lightcnn.{command}; choose another "
-            "hydra.run.dir (by default each run gets a new, timestamped folder)"
-        )
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    if not os.access(existing, os.W_OK):
-        raise ConfigError(
-            f"{folder} cannot be created: {existing} is not writable; write the {command} "
-            "result elsewhere with hydra.run.dir=<folder>"
-        )

@@ -15,7 +15,7 @@ from rich.table import Table
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from lightcnn.analysis.tracing import trace
+from lightcnn.inspection.tracing import trace
 from lightcnn.nn.arithmetic import Field, is_sliding_window, next_field
 
 

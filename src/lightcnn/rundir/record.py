@@ -1,7 +1,7 @@
 """A run directory's record of attempts: the original run and each continuation, kept apart.
 
 Attempt 0 is the run itself: Hydra writes its config to ``.hydra/``. Each ``resume=<run dir>``
-is a later attempt n: ``runtime/resume.py`` points Hydra's ``output_subdir`` at
+is a later attempt n: ``rundir/resume.py`` points Hydra's ``output_subdir`` at
 ``.hydra/resumes/<n>/``, so the original ``.hydra/`` files are never rewritten and every
 continuation keeps its own config and overrides. Each attempt's folder also holds
 ``attempt.json``: when it started and ended, the overrides it added, and its outcome
@@ -19,12 +19,9 @@ from typing import Any
 
 import yaml
 
-from lightcnn.runtime.distributed import global_rank
-from lightcnn.runtime.run_dir import write_json
+from lightcnn.core.io import write_json
+from lightcnn.rundir.layout import ATTEMPT, FAILED, LAST, METRICS, RECORD, RESUMES
 
-RECORD = Path(".hydra")
-RESUMES = RECORD / "resumes"
-ATTEMPT = "attempt.json"
 # attempts whose added overrides a later resume= applies again
 REPLAYED = ("completed", "interrupted")
 # overrides that name where a run starts from, not how it trains: never replayed
@@ -80,6 +77,7 @@ class Attempt:
         overrides: this job's task overrides (Hydra's ``overrides.task``).
         continued_from: the checkpoint it continues (``ckpt_path``, resume's ``last.ckpt``).
         init_from: the checkpoint whose weights it starts from.
+        writes: whether this process writes the record (rank 0: one record, also under DDP).
     """
 
     def __init__(
@@ -89,10 +87,11 @@ class Attempt:
         overrides: list[str],
         continued_from: str | None = None,
         init_from: str | None = None,
+        writes: bool = True,
     ) -> None:
         self.number = attempt_of(output_subdir)
         self.path = run_dir / record_dir(self.number) / ATTEMPT
-        self.writes = global_rank() == 0  # one record, also under DDP
+        self.writes = writes
         replayed = replayed_overrides(run_dir) if self.number else []
         added = overrides[len(replayed) :] if overrides[: len(replayed)] == replayed else overrides
         self.record: dict[str, Any] = {
@@ -125,3 +124,32 @@ class Attempt:
 
 def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def write_failure_record(
+    run_dir: Path, error: BaseException, seed: Any, wall_time_s: float
+) -> None:
+    """Write a failed run's ``metrics.json``: status, error, and how far it got.
+
+    Sweeps read every job's result from disk (the leaderboard, launchers that run jobs in other
+    processes), so a failed job leaves its record like a completed one.
+
+    Args:
+        run_dir: the run directory.
+        error: what stopped the run.
+        seed: the run's seed.
+        wall_time_s: seconds from the start of the process to the failure.
+    """
+    last = run_dir / LAST
+    write_json(
+        run_dir / METRICS,
+        {
+            "status": FAILED,
+            "error": " ".join(str(error).split()) or type(error).__name__,
+            "error_type": type(error).__name__,
+            "seed": seed,
+            "run_dir": str(run_dir),
+            "last_checkpoint": str(last) if last.is_file() else None,
+            "wall_time_s": round(wall_time_s, 2),
+        },
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 import lightning as L
 
-from lightcnn.runtime.console import configure_console
+from lightcnn.launch.console import configure_console
 
 
 class SpawnedConsole(L.Callback):

@@ -1,6 +1,8 @@
 """A training run: fit, validate and test the best checkpoint, write the run directory.
 
-Imported lazily by ``lightcnn.train`` so that config errors are reported before Lightning loads.
+Imported lazily by ``lightcnn.train`` so that config errors are reported before Lightning loads;
+the config was checked before (``config/validation.py:check_train_config``), so nothing here
+checks it again.
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, open_dict
 
 from lightcnn.callbacks import RecordPredictions, TrainingHistory
-from lightcnn.callbacks.history import seconds_since_start
-from lightcnn.config.validation import validate_config
-from lightcnn.runtime.builders import build_data_and_model, build_trainer
-from lightcnn.runtime.checkpoints import load_weights_only
-from lightcnn.runtime.console import configure_console
-from lightcnn.runtime.continuation import check_continuation, load_network_weights
-from lightcnn.runtime.evaluate import write_run_report
-from lightcnn.runtime.hparams import log_final_hparams
-from lightcnn.runtime.record import Attempt, read_attempts
-from lightcnn.runtime.run_dir import COMPLETED, LAST, METRICS, write_json
+from lightcnn.core.clock import seconds_since_start
+from lightcnn.core.io import write_json
+from lightcnn.data.module import ImageDataModule
+from lightcnn.evaluation.report import ReportContext, make_report, write_report
+from lightcnn.launch.build import build_data_and_model, build_trainer
+from lightcnn.launch.console import configure_console
+from lightcnn.launch.distributed import global_rank
+from lightcnn.launch.hparams import log_final_hparams
+from lightcnn.launch.job import hydra_command
+from lightcnn.lit.classifier import ImageClassifier
+from lightcnn.rundir.checkpoints import load_network_weights, load_weights_only
+from lightcnn.rundir.layout import COMPLETED, LAST, METRICS, REPORT_DIR
+from lightcnn.rundir.record import Attempt, read_attempts
 
 log = logging.getLogger("lightcnn")
 # metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
@@ -56,9 +61,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         (datamodule, model, trainer).
     """
     configure_console()
-    validate_config(cfg)
     resolve_paths(cfg)
-    check_continuation(cfg)
     run_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
     datamodule, model = build_data_and_model(cfg)
@@ -110,6 +113,7 @@ def start_attempt(cfg: DictConfig, run_dir: Path) -> Attempt:
         overrides=list(hydra.overrides.task) if hydra else [],
         continued_from=cfg.get("ckpt_path"),
         init_from=cfg.get("init_from"),
+        writes=global_rank() == 0,  # one record, also under DDP
     )
 
 
@@ -184,3 +188,43 @@ def explain_interruption(trainer: L.Trainer, run_dir: Path) -> None:
         )
     else:
         log.warning("Interrupted %s, before any epoch finished: nothing to resume.", where)
+
+
+def write_run_report(
+    run_dir: Path,
+    trainer: L.Trainer,
+    datamodule: ImageDataModule,
+    model: ImageClassifier,
+    ckpt_path: str | None,
+    history: list[dict[str, Any]],
+) -> Path | None:
+    """Write a training run's report of its own test pass into ``<run_dir>/report``.
+
+    The predictions are the ones :class:`RecordPredictions` kept during the test; nothing is
+    run again. Returns the folder, or None when the run did not test.
+
+    Args:
+        run_dir: the run directory.
+        trainer: the run's trainer (its callbacks hold the test predictions).
+        datamodule: the run's data module.
+        model: the tested model.
+        ckpt_path: the tested checkpoint (None: the final weights).
+        history: the run's per-epoch metrics.
+    """
+    recorder = next((c for c in trainer.callbacks if isinstance(c, RecordPredictions)), None)
+    if recorder is None or recorder.predictions is None or not trainer.is_global_zero:
+        return None
+    context = ReportContext(
+        split="test",
+        ckpt_path=ckpt_path or "the final weights (no checkpoint)",
+        model=dict(model.hparams),
+        data=dict(datamodule.hparams),
+        dataset_name=datamodule.name,
+        history=history,
+        command=hydra_command("lightcnn.train"),
+    )
+    report = make_report(recorder.predictions, datamodule.classes, context)
+    folder = run_dir / REPORT_DIR
+    write_report(folder, report)
+    log.info("Report: %s", folder)
+    return folder

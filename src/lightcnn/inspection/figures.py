@@ -14,7 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from lightcnn.analysis.tracing import trace
+from lightcnn.inspection.tracing import trace
 from lightcnn.nn.arithmetic import is_sliding_window
 
 

@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import math
-import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,14 +25,15 @@ from typing import Any
 
 import yaml
 
-from lightcnn.errors import ConfigError
+from lightcnn.core.errors import ConfigError
+from lightcnn.core.io import write_text
+from lightcnn.rundir.layout import COMPLETED, FAILED, METRICS
+from lightcnn.rundir.layout import REPORTED_METRICS as REPORTED
 
-METRICS = "metrics.json"
 CSV_NAME, MARKDOWN_NAME = "leaderboard.csv", "leaderboard.md"
-COMPLETED, FAILED, INCOMPLETE = "completed", "failed", "incomplete"
+#: a job folder without metrics.json: still running, or killed before it could write one
+INCOMPLETE = "incomplete"
 DIRECTIONS = ("maximize", "minimize")
-#: the metrics every run reports (metrics.json), in the order the tables show them
-REPORTED = ("val/acc", "val/loss", "test/acc", "test/loss")
 SEED = "seed"
 
 
@@ -415,8 +415,6 @@ def write_leaderboard(leaderboard: Leaderboard) -> tuple[Path, Path]:
     tables = ((CSV_NAME, leaderboard.to_csv()), (MARKDOWN_NAME, leaderboard.to_markdown()))
     for name, text in tables:
         path = leaderboard.sweep_dir / name
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text)
-        os.replace(partial, path)
+        write_text(path, text)
         paths.append(path)
     return paths[0], paths[1]

@@ -2,27 +2,33 @@
 ``metrics.json`` (accuracy, loss, per-class precision / recall / F1, macro averages, ECE, the
 confusion matrix, top confusions; which checkpoint and data), ``report.md`` (the same as
 readable tables) and the figures ``confusion_matrix.png``, ``per_class_accuracy.png``,
-``misclassified.png``, ``calibration.png`` and ``curves.png`` (when the run's history is known).
-Writing the files is the runtime's job (:mod:`lightcnn.runtime.evaluate`).
+``misclassified.png``, ``calibration.png`` and ``curves.png`` (when the run's history is known),
+written by :func:`write_report`. ``lightcnn.eval`` writes one for a checkpoint; a training run
+writes one for its own test into ``<run>/report/`` (``launch/fit.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
-from lightcnn.analysis.classification import ClassificationMetrics
-from lightcnn.analysis.classification_figures import (
+from lightcnn.core.errors import DataError
+from lightcnn.core.io import atomic_path, write_json, write_text
+from lightcnn.evaluation.classification import ClassificationMetrics
+from lightcnn.evaluation.curves import learning_curves_figure
+from lightcnn.evaluation.figures import (
     calibration_figure,
     confusion_matrix_figure,
     misclassified_figure,
     per_class_accuracy_figure,
 )
-from lightcnn.analysis.curves import learning_curves_figure
-from lightcnn.analysis.predictions import Mistakes
+from lightcnn.evaluation.predictions import Mistakes, Predictions
+from lightcnn.models import uses_pretrained_weights
+from lightcnn.rundir.layout import METRICS
 
 #: The options of a model worth naming in a report, after its architecture.
 MODEL_OPTIONS = ("pool", "padding", "activation", "lrn", "dropout", "pretrained", "finetune")
@@ -58,7 +64,7 @@ class ReportContext:
     def describe_model(self) -> str:
         """``arch · option value · ...`` (fine-tuning only for pretrained models)."""
         shown = [key for key in MODEL_OPTIONS if key in self.model]
-        if not self.model.get("pretrained"):
+        if not uses_pretrained_weights(self.model):
             shown = [key for key in shown if key not in ("pretrained", "finetune")]
         options = [f"{key} {self.model[key]}" for key in shown]
         return " · ".join([str(self.model.get("arch", "?")), *options])
@@ -230,3 +236,43 @@ def _calibration_note(metrics: ClassificationMetrics, label_smoothing: float) ->
         f"accuracy of {100 * metrics.accuracy:.2f}%.",
         "",
     ]
+
+
+def make_report(
+    predictions: Predictions | None, classes: tuple[str, ...], context: ReportContext
+) -> Report:
+    """The report of a pass (its metrics, markdown and figures).
+
+    Args:
+        predictions: what the pass predicted (None or empty: an error naming the split).
+        classes: the class names, in label order.
+        context: which checkpoint, data and history.
+    """
+    if predictions is None or len(predictions) == 0:
+        raise DataError(f"the {context.split} split gave no batch to evaluate")
+    metrics = ClassificationMetrics.from_predictions(predictions, classes)
+    return build_report(metrics, predictions.mistakes, context)
+
+
+def write_report(folder: Path, report: Report) -> None:
+    """Write the figures, ``report.md`` and, last, ``metrics.json`` into ``folder``, each file
+    atomically (a reader never sees half a file).
+
+    Args:
+        folder: the report folder (created).
+        report: what :func:`build_report` assembled.
+    """
+    for name, figure in report.figures.items():
+        with atomic_path(folder / name) as partial:
+            figure.savefig(partial, format="png", dpi=110)
+    write_text(folder / "report.md", report.markdown)
+    write_json(folder / METRICS, report.metrics)
+
+
+def summary_line(metrics: Mapping[str, Any]) -> str:
+    """One line: the split's accuracy, loss, macro F1 and calibration error."""
+    return (
+        f"{metrics['split']}: accuracy {100 * metrics['accuracy']:.2f}% "
+        f"({metrics['correct']:,}/{metrics['count']:,}) · loss {metrics['loss']:.4f} · "
+        f"macro F1 {metrics['macro_f1']:.4f} · ECE {metrics['ece']:.4f}"
+    )

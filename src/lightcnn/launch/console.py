@@ -12,6 +12,7 @@ ranks keep their warnings and errors), as Lightning does with its own.
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from typing import Any
 
@@ -110,3 +111,8 @@ def log_to_file(logger: logging.Logger, level: int, message: str) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
+
+
+def interactive() -> bool:
+    """Whether stdout is a terminal (rich progress bar) or a file or pipe (plain lines)."""
+    return sys.stdout.isatty()

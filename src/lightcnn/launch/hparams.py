@@ -20,6 +20,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
 from lightcnn.config.validation import model_input
+from lightcnn.models import uses_pretrained_weights
 
 #: the session's folder inside each TensorBoard log directory
 HPARAMS_RUN = "hparams"
@@ -51,7 +52,7 @@ def hparams_for_logging(cfg: DictConfig) -> dict[str, str | int | float]:
     model = OmegaConf.to_container(cfg.model, resolve=True)
     data = OmegaConf.to_container(cfg.data, resolve=True)
     flat: dict[str, Any] = {key: model.get(key) for key in MODEL_KEYS}
-    flat["pretrained"] = bool(model.get("pretrained") or model.get("weights_path"))
+    flat["pretrained"] = uses_pretrained_weights(model)
     flat |= {key: data.get(key) for key in DATA_KEYS}
     flat["image_size"] = model_input(model, data).image_size
     flat["epochs"] = cfg.trainer.get("max_epochs")

@@ -1,9 +1,9 @@
-"""The run directory: its layout, atomic JSON, and the guards that keep a record true.
+"""The guards that keep a run directory's record true.
 
-A run directory holds ``.hydra/`` (what it was trained with), ``checkpoints/`` (best and
-``last.ckpt``), ``tensorboard/``, ``metrics.json`` (written last: its presence marks a finished
-run, completed or failed, see :data:`STATUSES`) and ``train.log``. No Lightning here: the Hydra
-callback uses these guards before a job starts.
+A finished run (its ``metrics.json``, see :mod:`.layout`) or sweep is never written over; a
+folder that cannot be written is refused before Hydra creates it; a start that failed before
+training leaves nothing behind. No Lightning here: the Hydra callback runs these guards before
+a job starts.
 """
 
 from __future__ import annotations
@@ -12,27 +12,9 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
-from lightcnn.errors import ConfigError, RunDirError
-
-LAST = Path("checkpoints") / "last.ckpt"
-METRICS = "metrics.json"
-#: ``metrics.json``'s ``status``: every job writes one, a failed job too (with its ``error``)
-COMPLETED, FAILED = "completed", "failed"
-STATUSES = (COMPLETED, FAILED)
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON atomically: a reader never sees a half-written file."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-        os.replace(partial, path)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise RunDirError(f"could not write {path} ({error.strerror or error})") from error
+from lightcnn.core.errors import ConfigError, RunDirError
+from lightcnn.rundir.layout import COMPLETED, METRICS, PREDICTIONS
 
 
 def ensure_writable(folder: Path, option: str) -> None:
@@ -102,35 +84,6 @@ def run_status(run_dir: Path) -> str | None:
         return COMPLETED  # unreadable, but written last: the run got to its end
 
 
-def write_failure_record(
-    run_dir: Path, error: BaseException, seed: Any, wall_time_s: float
-) -> None:
-    """Write a failed run's ``metrics.json``: status, error, and how far it got.
-
-    Sweeps read every job's result from disk (the leaderboard, launchers that run jobs in other
-    processes), so a failed job leaves its record like a completed one.
-
-    Args:
-        run_dir: the run directory.
-        error: what stopped the run.
-        seed: the run's seed.
-        wall_time_s: seconds from the start of the process to the failure.
-    """
-    last = run_dir / LAST
-    write_json(
-        run_dir / METRICS,
-        {
-            "status": FAILED,
-            "error": " ".join(str(error).split()) or type(error).__name__,
-            "error_type": type(error).__name__,
-            "seed": seed,
-            "run_dir": str(run_dir),
-            "last_checkpoint": str(last) if last.is_file() else None,
-            "wall_time_s": round(wall_time_s, 2),
-        },
-    )
-
-
 def is_unused_run_dir(run_dir: Path) -> bool:
     """Whether a failed start left ``run_dir`` with nothing but its config, logs (``train.log``,
     ``eval.log``...) and empty logger folders: no checkpoint, no result."""
@@ -150,3 +103,23 @@ def discard_unused_run_dir(run_dir: Path) -> None:
     shutil.rmtree(run_dir)
     if run_dir.parent.name == "eval" and not any(run_dir.parent.iterdir()):
         run_dir.parent.rmdir()
+
+
+def check_result_folder(folder: Path, command: str) -> None:
+    """Refuse a folder that holds an earlier result, or that cannot be created.
+
+    Args:
+        folder: the job's folder (``hydra.run.dir``).
+        command: ``eval`` or ``predict``, for the message.
+    """
+    if any((folder / name).is_file() for name in (METRICS, PREDICTIONS)):
+        raise ConfigError(
+            f"{folder} already holds results of lightcnn.{command}; choose another "
+            "hydra.run.dir (by default each run gets a new, timestamped folder)"
+        )
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(
+            f"{folder} cannot be created: {existing} is not writable; write the {command} "
+            "result elsewhere with hydra.run.dir=<folder>"
+        )

@@ -14,8 +14,8 @@ import torch
 from matplotlib.figure import Figure
 from torchvision.utils import make_grid
 
-from lightcnn.analysis.classification import ClassificationMetrics, ReliabilityBins
-from lightcnn.analysis.predictions import Mistakes
+from lightcnn.evaluation.classification import ClassificationMetrics, ReliabilityBins
+from lightcnn.evaluation.predictions import Mistakes
 
 
 def confusion_matrix_figure(metrics: ClassificationMetrics, title: str = "") -> Figure:

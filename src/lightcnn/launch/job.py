@@ -1,7 +1,7 @@
 """One job, alone or in a sweep: what surrounds the training so that a sweep outlives its jobs.
 
 - Every job leaves ``metrics.json``; a failed one records its status and error
-  (:func:`~lightcnn.runtime.run_dir.write_failure_record`). A single run that failed before
+  (:func:`~lightcnn.rundir.record.write_failure_record`). A single run that failed before
   writing anything but its config leaves no directory, as a config error does.
 - In a sweep a failed job does not raise: Hydra's basic sweeper would abort the sweep (and skip
   the leaderboard), and Optuna's crashes on a NaN or None objective. The job returns the worst
@@ -26,15 +26,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from lightcnn.analysis.leaderboard import finite, metric_direction, worst_value
-from lightcnn.runtime.distributed import ddp_job_scope, global_rank
-from lightcnn.runtime.parallel import place_parallel_job
-from lightcnn.runtime.run_dir import (
-    LAST,
-    discard_unused_run_dir,
-    is_unused_run_dir,
-    write_failure_record,
-)
+from lightcnn.core.clock import seconds_since_start, start_clock
+from lightcnn.launch.distributed import ddp_job_scope, global_rank
+from lightcnn.launch.parallel import place_parallel_job
+from lightcnn.rundir.guards import discard_unused_run_dir, is_unused_run_dir
+from lightcnn.rundir.layout import LAST
+from lightcnn.rundir.record import write_failure_record
+from lightcnn.sweeps.leaderboard import finite, metric_direction, worst_value
 
 log = logging.getLogger("lightcnn")
 
@@ -51,7 +49,7 @@ class Job:
         seed: the run's seed, for the failure record.
         continuing: whether it continues a run in its own directory (``resume=``): a failed
             continuation is recorded in its own attempt record only, never in the run's
-            ``metrics.json`` (``runtime/record.py``).
+            ``metrics.json`` (``rundir/record.py``).
     """
 
     run_dir: Path
@@ -85,8 +83,6 @@ class Job:
     def scope(self, cfg: DictConfig) -> Iterator[None]:
         """Around the training: DDP ranks run this very job; a parallel job gets its device."""
         if self.in_sweep:  # this job's times count from its own start (metrics.json)
-            from lightcnn.callbacks.history import start_clock  # loads Lightning
-
             start_clock()
         with ddp_job_scope(self.run_dir, self.in_sweep):
             place_parallel_job(cfg)
@@ -137,6 +133,17 @@ class Job:
         if not self.in_sweep and is_unused_run_dir(self.run_dir):
             discard_unused_run_dir(self.run_dir)
             return
-        from lightcnn.callbacks.history import seconds_since_start  # loaded with Lightning
-
         write_failure_record(self.run_dir, error, self.seed, seconds_since_start())
+
+
+def hydra_command(module: str) -> str:
+    """``python -m <module> <the command line's overrides>``, when Hydra runs the job (the line
+    a report quotes to say how it was made).
+
+    Args:
+        module: the entry point (``lightcnn.train``, ``lightcnn.eval``).
+    """
+    if not HydraConfig.initialized():
+        return ""
+    overrides = HydraConfig.get().overrides.task
+    return " ".join(["python -m", module, *overrides])
