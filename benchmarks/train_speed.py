@@ -78,7 +78,7 @@ def load_train(args: argparse.Namespace):
 
 
 def run_lightcnn(args: argparse.Namespace, pipeline: str) -> list[float]:
-    """Train through lightcnn's own run setup (``runtime.builders.build_trainer``: its
+    """Train through lightcnn's own run setup (``launch.build.build_trainer``: its
     callbacks, checkpoints, TensorBoard logger and validation), timing the training batches of
     each epoch."""
     import lightning as L

@@ -20,7 +20,12 @@ Per variant it reports the medians over repeats of:
 and the ratios lightcnn / plain. The machine drifts by 20-40% within minutes: only the ratios
 of interleaved runs mean anything.
 
+``--baseline DIR`` adds a third variant, **baseline**: ``python -m lightcnn.train`` from another
+checkout (e.g. ``git worktree add ../before <commit>``), run with ``PYTHONPATH=DIR/src`` by the
+same interpreter, so a change is measured before and after in one interleaved invocation.
+
     LIGHTCNN_DATA_DIR=../shared/datasets python benchmarks/whole_run.py --repeats 3 --epochs 4
+    python benchmarks/whole_run.py --baseline ../before --repeats 3 --epochs 4
 """
 
 from __future__ import annotations
@@ -39,10 +44,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run(command: list[str], out: Path) -> dict:
+def run(command: list[str], out: Path, env: dict[str, str] | None = None) -> dict:
     """Run one variant to completion; its wall time, peak memory and recorded epochs."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     stderr = process.stderr.read().decode() if process.stderr else ""
@@ -91,16 +96,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--val-size", type=int, default=5000, help="held-out training images")
+    parser.add_argument("--baseline", type=Path, help="another checkout, run as a third variant")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for the lightcnn run")
     args = parser.parse_args()
-    variants = ("lightcnn", "plain")
+    variants: tuple[str, ...] = ("lightcnn", "plain") + (("baseline",) if args.baseline else ())
+    baseline_env = None
+    if args.baseline:
+        source = args.baseline.resolve() / "src"
+        baseline_env = {
+            **os.environ,
+            "PYTHONPATH": f"{source}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        }
     results: dict[str, list[dict]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="lightcnn-whole-run-") as tmp:
         for repeat in range(args.repeats):
             order = variants if repeat % 2 == 0 else variants[::-1]
             for variant in order:
                 out = Path(tmp) / f"{variant}-{repeat}"
-                measured = run(commands(variant, args, out), out)
+                env = baseline_env if variant == "baseline" else None
+                measured = run(commands(variant, args, out), out, env)
                 results[variant].append(measured)
                 print(
                     f"repeat {repeat + 1} {variant:8s} whole {measured['wall_s']:6.1f} s  "
@@ -112,15 +126,24 @@ def main() -> None:
         v: {k: statistics.median(r[k] for r in results[v]) for k in results[v][0]} for v in variants
     }
     print(f"\nmedians of {args.repeats} interleaved repeats, {args.epochs} epochs each")
-    print("| what | lightcnn | plain | ratio |")
-    print("| --- | --- | --- | --- |")
+    base = args.baseline is not None
+    print(
+        "| what | lightcnn | plain | ratio |"
+        + (" baseline | lightcnn / baseline |" if base else "")
+    )
+    print("| --- | --- | --- | --- |" + (" --- | --- |" if base else ""))
     for key, label, unit in (
         ("epoch_s", "one epoch (train + validation + checkpoints)", "s"),
         ("wall_s", "whole process", "s"),
         ("peak_mib", "peak memory", "MiB"),
+        ("test_acc", "test accuracy", ""),
     ):
         a, b = median["lightcnn"][key], median["plain"][key]
-        print(f"| {label} | {a:.2f} {unit} | {b:.2f} {unit} | {a / b:.2f} |")
+        row = f"| {label} | {a:.4g} {unit} | {b:.4g} {unit} | {a / b:.2f} |"
+        if base:
+            c = median["baseline"][key]
+            row += f" {c:.4g} {unit} | {a / c:.2f} |"
+        print(row)
     per_repeat = [
         a["epoch_s"] / b["epoch_s"]
         for a, b in zip(results["lightcnn"], results["plain"], strict=True)

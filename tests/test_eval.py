@@ -154,14 +154,14 @@ def test_a_result_folder_is_never_reused_and_must_be_writable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lightcnn.core.errors import ConfigError
-    from lightcnn.launch import hydra_callbacks
+    from lightcnn.rundir import guards
 
     done = tmp_path / "done"
     done.mkdir()
     (done / "metrics.json").write_text("{}")
     with pytest.raises(ConfigError, match="already holds results of lightcnn.eval"):
-        hydra_callbacks.check_result_folder(done, "eval")
-    hydra_callbacks.check_result_folder(tmp_path / "new" / "folder", "eval")  # creatable
-    monkeypatch.setattr(hydra_callbacks.os, "access", lambda path, mode: path != tmp_path)
+        guards.check_result_folder(done, "eval")
+    guards.check_result_folder(tmp_path / "new" / "folder", "eval")  # creatable
+    monkeypatch.setattr(guards.os, "access", lambda path, mode: path != tmp_path)
     with pytest.raises(ConfigError, match=f"{tmp_path} is not writable"):
-        hydra_callbacks.check_result_folder(tmp_path / "new" / "folder", "eval")
+        guards.check_result_folder(tmp_path / "new" / "folder", "eval")
