@@ -31,15 +31,17 @@ NOISE: tuple[tuple[str, str], ...] = (
     ("lightning.pytorch.utilities.rank_zero", "Loading `train_dataloader` to estimate"),
 )
 
-# (message regex, module regex) of dependency warnings that say nothing about the run
-DEPENDENCY_WARNINGS: tuple[tuple[str, str], ...] = (
-    # torch 2.15 deprecates LeafSpec; Lightning 2.6's pytree helper still uses it
-    (
-        r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-        r"lightning\.pytorch\.utilities\._pytree",
-    ),
+# (message regex, category, module regex) of warnings Lightning's own code raises that say
+# nothing about the run: each one by its exact message, only when raised from Lightning
+DEPENDENCY_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
+    # torch 2.15 deprecates LeafSpec; Lightning 2.6 still builds one for every CombinedLoader
+    (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\."),
     # printed on every resume=; lightcnn guards run directories itself (runtime/run_dir.py)
-    (r"Checkpoint directory .* exists and is not empty", r"lightning\.pytorch\.callbacks"),
+    (
+        r"Checkpoint directory .* exists and is not empty",
+        UserWarning,
+        r"lightning\.pytorch\.callbacks",
+    ),
 )
 
 
@@ -84,8 +86,8 @@ def configure_console() -> None:
         logger = logging.getLogger(name)
         logger.filters = [f for f in logger.filters if not isinstance(f, _DropNoise)]
         logger.addFilter(_DropNoise(starts))
-    for message, module in DEPENDENCY_WARNINGS:
-        warnings.filterwarnings("ignore", message=message, module=module)
+    for message, category, module in DEPENDENCY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
     if root_configured:
         logging.captureWarnings(True)
         for handler in logging.getLogger().handlers:

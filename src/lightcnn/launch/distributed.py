@@ -1,13 +1,6 @@
-"""DDP inside Hydra runs and sweeps: one run directory per job, fresh ranks for every job.
-
-Lightning's ``ddp`` strategy starts ranks 1..n-1 by re-launching the script (its subprocess
-launcher) with rank 0's command line plus ``hydra.run.dir=<HydraConfig run.dir>`` and
-``hydra.output_subdir=null``. That is right for a single run and wrong in a multirun, where the
-command line holds ``-m`` and every sweep value (each rank would start a whole sweep of its own)
-and ``run.dir`` is not the job's directory (each rank would create another one). After a DDP job
-the launching process also keeps its process group and the ``MASTER_PORT``, ``LOCAL_RANK``, ...
-variables, so the next job of a sweep would neither start its ranks nor reach them.
-:func:`ddp_job_scope` fixes all three around one job. No Lightning here.
+"""DDP inside Hydra runs and sweeps: this process's rank, and the one adapter lightcnn keeps for
+a gap upstream, :func:`lightning_hydra_relaunch` (one run directory and fresh ranks per job).
+No Lightning imported here.
 """
 
 from __future__ import annotations
@@ -21,7 +14,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import read_write
 
-# what Lightning's launchers set in the launching process for its ranks
+# what Lightning's launcher sets in the launching process for its ranks
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 
 
@@ -33,16 +26,33 @@ def global_rank() -> int:
 
 
 @contextmanager
-def ddp_job_scope(run_dir: Path, in_sweep: bool) -> Iterator[None]:
-    """Around one job: ranks that Lightning re-launches run exactly this job in ``run_dir``;
-    afterwards, in a sweep, the launching process is as before the job.
+def lightning_hydra_relaunch(run_dir: Path, in_sweep: bool) -> Iterator[None]:
+    """Adapter for an upstream gap: DDP ranks that Lightning re-launches inside a Hydra job run
+    exactly this job in ``run_dir``; after a job of a sweep, the launching process is as before.
+
+    Lightning has no public way to set the command its ``ddp`` launcher starts ranks 1..n-1
+    with inside a Hydra job (Lightning PR #18175, open:
+    https://github.com/Lightning-AI/pytorch-lightning/pull/18175; Hydra issue #2070). What
+    this relies on in Lightning 2.6, checked by ``tests/test_adapters.py``:
+
+    - with Hydra initialized, the launcher starts each rank with
+      ``lightning.fabric.strategies.launchers.subprocess_script._hydra_subprocess_cmd``:
+      ``sys.argv[1:]`` plus ``hydra.run.dir=<HydraConfig run.dir>``,
+      ``hydra.job.name=train_ddp_process_<rank>`` and ``hydra.output_subdir=null``. In a
+      multirun that command holds ``-m`` and every sweep value (each rank would start a sweep of
+      its own) and ``run.dir`` is not the job's directory, so both are set here for the job;
+    - the launcher leaves ``MASTER_PORT``, ``LOCAL_RANK``, ... in this process's environment
+      (with ``LOCAL_RANK`` set, the next job's Trainer takes its ranks for started elsewhere and
+      starts none) and the process group stays initialized: both are undone after a sweep job.
+
+    Delete this once Lightning lets the re-launch command be chosen.
 
     Args:
         run_dir: the job's run directory (Hydra's ``runtime.output_dir``).
         in_sweep: whether this job is one of a multirun.
     """
     hydra = HydraConfig.get()
-    with read_write(hydra.run):  # what Lightning passes to the other ranks as hydra.run.dir
+    with read_write(hydra.run):
         hydra.run.dir = str(run_dir)
     argv = list(sys.argv)
     environment = {key: os.environ.get(key) for key in DDP_ENVIRONMENT}
@@ -61,3 +71,7 @@ def ddp_job_scope(run_dir: Path, in_sweep: bool) -> Iterator[None]:
             distributed = sys.modules.get("torch.distributed")
             if distributed is not None and distributed.is_initialized():
                 distributed.destroy_process_group()
+
+
+#: the name ``runtime/job.py`` calls it by (kept so that file needs no edit on this branch)
+ddp_job_scope = lightning_hydra_relaunch

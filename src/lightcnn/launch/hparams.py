@@ -6,6 +6,11 @@ The entry is written when the run ends, as a TensorBoard session of its own in t
 session's folder holds nothing else, so TensorBoard lists exactly those metrics as its columns,
 and — with no experiment summary written — works out itself which hparams differ between the
 runs it shows, and shows those first. The learning curves stay in ``tensorboard/``, untouched.
+
+The session is written with torch's public ``FileWriter`` and summary protos, not
+``SummaryWriter.add_hparams`` (nor Lightning's ``log_hyperparams``, which calls the same
+summaries): both also write an experiment summary, and TensorBoard then shows that one run's
+columns in name order instead of working out which differ.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from typing import Any
 
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
-from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams
+from torch.utils.tensorboard import FileWriter
+from torch.utils.tensorboard.summary import hparams, scalar
 
 from lightcnn.config.validation import model_input
 from lightcnn.models import uses_pretrained_weights
@@ -92,11 +97,11 @@ def log_final_hparams(
     for logger in loggers:
         if not isinstance(logger, TensorBoardLogger):
             continue
-        writer = SummaryWriter(log_dir=str(Path(logger.log_dir) / HPARAMS_RUN))
-        writer.file_writer.add_summary(session_start)
+        writer = FileWriter(Path(logger.log_dir) / HPARAMS_RUN)
+        writer.add_summary(session_start)
         for tag, value in finals.items():
-            writer.add_scalar(tag, value, step)
-        writer.file_writer.add_summary(session_end)
+            writer.add_summary(scalar(tag, value), step)
+        writer.add_summary(session_end)
         writer.close()
         logger.finalize("success")
 
