@@ -13,11 +13,11 @@ from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.fabric.strategies.launchers import subprocess_script
 
 from conftest import compose_job
-from lightcnn.runtime.distributed import DDP_ENVIRONMENT, lightning_hydra_relaunch
+from lightcnn.launch.distributed import DDP_ENVIRONMENT, lightning_hydra_relaunch
 
 RELAUNCH_CHANGED = (
     "Lightning's DDP re-launch inside a Hydra job changed: re-read "
-    "lightcnn.runtime.distributed.lightning_hydra_relaunch (Lightning PR #18175)"
+    "lightcnn.launch.distributed.lightning_hydra_relaunch (Lightning PR #18175)"
 )
 
 

@@ -21,7 +21,7 @@ class TrainingHistory(L.Callback):
 
     The history is saved in checkpoints, so a resumed run keeps the epochs before the
     interruption (their ``elapsed_s`` counted in the process that ran them); each entry names
-    the ``attempt`` of the run directory that trained it (``runtime/record.py``).
+    the ``attempt`` of the run directory that trained it (``rundir/record.py``).
 
     Args:
         attempt: this process's attempt number (0: the run itself; n: its n-th continuation).

@@ -91,7 +91,7 @@ def build_trainer(
     Args:
         cfg: the composed ``train`` config.
         extra_callbacks: more callbacks (the benchmark's epoch timer).
-        attempt: the run directory's attempt this trainer runs (``runtime/record.py``).
+        attempt: the run directory's attempt this trainer runs (``rundir/record.py``).
     """
     loggers = build_loggers(cfg.get("logger"))
     callbacks = [

@@ -36,7 +36,7 @@ NOISE: tuple[tuple[str, str], ...] = (
 DEPENDENCY_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
     # torch 2.15 deprecates LeafSpec; Lightning 2.6 still builds one for every CombinedLoader
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\."),
-    # printed on every resume=; lightcnn guards run directories itself (runtime/run_dir.py)
+    # printed on every resume=; lightcnn guards run directories itself (rundir/guards.py)
     (
         r"Checkpoint directory .* exists and is not empty",
         UserWarning,

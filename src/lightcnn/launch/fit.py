@@ -50,7 +50,7 @@ def resolve_paths(cfg: DictConfig) -> None:
 def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit, then validate and test the best checkpoint.
 
-    The attempt is recorded in the run directory (``runtime/record.py``): its start, the
+    The attempt is recorded in the run directory (``rundir/record.py``): its start, the
     epochs it trained and how it ended — completed, interrupted or failed.
 
     Args:

@@ -27,7 +27,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.core.clock import seconds_since_start, start_clock
-from lightcnn.launch.distributed import ddp_job_scope, global_rank
+from lightcnn.launch.distributed import global_rank, lightning_hydra_relaunch
 from lightcnn.launch.parallel import place_parallel_job
 from lightcnn.rundir.guards import discard_unused_run_dir, is_unused_run_dir
 from lightcnn.rundir.layout import LAST
@@ -84,7 +84,7 @@ class Job:
         """Around the training: DDP ranks run this very job; a parallel job gets its device."""
         if self.in_sweep:  # this job's times count from its own start (metrics.json)
             start_clock()
-        with ddp_job_scope(self.run_dir, self.in_sweep):
+        with lightning_hydra_relaunch(self.run_dir, self.in_sweep):
             place_parallel_job(cfg)
             yield
 
