@@ -18,12 +18,14 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
 @pytest.mark.slow
 def test_benchmark_prints_every_variant_and_the_ratios(mnist_root: Path, tmp_path: Path) -> None:
     package_root = str(Path(lightcnn.__file__).resolve().parents[1])
+    scratch = tmp_path / "tmp"  # the script's temporary run directories (tempfile) go here
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--data-dir", str(mnist_root), "--val-size", "100",
          "--limit", "128", "--batch-size", "64", "--epochs", "2", "--repeats", "1",
          "--workers", "0"],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": package_root},
+        env={**os.environ, "PYTHONPATH": package_root, "TMPDIR": str(scratch)},
         capture_output=True,
         text=True,
         timeout=600,
@@ -40,7 +42,8 @@ def test_benchmark_prints_every_variant_and_the_ratios(mnist_root: Path, tmp_pat
     assert set(rows) == {"plain", "tensor", "torchvision", "plain_fused"}, result.stdout
     assert all(row[3] > 100 for row in rows.values())  # peak MiB of a process running torch
     assert re.search(r"b/a = [\d.]+\s+c/a = [\d.]+", result.stdout)
-    assert not list(tmp_path.iterdir())  # the lightcnn runs clean up their run directories
+    assert [p.name for p in tmp_path.iterdir()] == ["tmp"]  # nothing in the working directory
+    assert not list(scratch.iterdir())  # the lightcnn runs clean up their run directories
 
 
 WHOLE_RUN = SCRIPT.parent / "whole_run.py"

@@ -134,10 +134,12 @@ def test_data_options_override_the_checkpoints(
 
 @pytest.mark.slow
 def test_eval_cli_writes_a_new_folder_under_the_checkpoints_run(trained_run: Path, tmp_path: Path):
-    ckpt = best_checkpoint(trained_run)
+    # a copy of the run: its eval/ folder is this test's alone (the fixture's run is shared)
+    run_dir = shutil.copytree(trained_run, tmp_path / "run")
+    ckpt = best_checkpoint(run_dir)
     result = run_cli(f"ckpt_path={ckpt}", cwd=tmp_path, module="lightcnn.eval")
     assert result.returncode == 0, result.stderr[-3000:]
-    (folder,) = (trained_run / "eval").iterdir()
+    (folder,) = (run_dir / "eval").iterdir()
     assert folder.name.endswith("_test")
     assert {p.name for p in folder.iterdir()} >= REPORT_FILES
     assert (folder / "eval.log").is_file() and (folder / ".hydra" / "config.yaml").is_file()
@@ -147,7 +149,7 @@ def test_eval_cli_writes_a_new_folder_under_the_checkpoints_run(trained_run: Pat
     assert f"Report: {folder}" in output
     lines = [line.split("] ", 1)[-1] for line in output.splitlines() if line.startswith("[")]
     assert len(lines) == len(set(lines)), "a message was printed twice"
-    shutil.rmtree(trained_run / "eval")
+    assert not (trained_run / "eval").exists()  # the original run is untouched
 
 
 def test_a_result_folder_is_never_reused_and_must_be_writable(

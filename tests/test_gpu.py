@@ -4,6 +4,7 @@ DDP on one GPU. Skipped without CUDA (CI has none); run them on a GPU machine wi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import lightning as L
@@ -91,6 +92,31 @@ def test_a_nan_on_the_gpu_is_caught_within_log_every_n_steps() -> None:
         )
 
 
+# what Lightning's ddp launcher sets in the launching process, here the pytest worker
+DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+
+
+@pytest.fixture
+def launching_process_restored():
+    """The worker as before an in-process DDP run: its environment and no process group.
+
+    Lightning's ddp launcher leaves ``LOCAL_RANK``, ``WORLD_SIZE``, ... in the process that
+    launched it. Later tests in this worker, and the CLI subprocesses they start with its
+    environment, would read ``LOCAL_RANK`` as "launched by a scheduler": ``trainer=ddp_sim``
+    would then start no second rank.
+    """
+    saved = {name: os.environ.get(name) for name in DDP_ENVIRONMENT}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+@pytest.mark.usefixtures("launching_process_restored")
 def test_ddp_preset_on_one_gpu(make_cfg, mnist_root: Path, tmp_path: Path) -> None:
     cfg = make_cfg("trainer=ddp", "trainer.accelerator=gpu", "trainer.devices=1", *SHORT)
     metrics, objects = train(cfg)

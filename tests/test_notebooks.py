@@ -3,11 +3,16 @@ with its default (small) settings, answering its questions, writing nothing into
 
 The kernels run with one torch thread (``OMP_NUM_THREADS=1``): on the shared 2-core CPU of CI
 one thread is steadier than two, whose threads wait on each other when the other core is busy.
+Each kernel has its own temporary folder, IPython folder and empty torch hub, and sees only real
+MNIST in its data folder, so what a notebook finds and prints does not depend on what other
+processes put in the shared caches (real CIFAR-10 or ImageNet weights there would change 03's
+"STAND-IN" notes).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -50,15 +55,84 @@ def test_notebooks_are_stored_without_outputs(path: Path) -> None:
     assert tagged and tagged[0] is code[0], "the first code cell is the tagged parameter cell"
 
 
-def repository_state() -> str:
-    """Every file git sees as changed, untracked or ignored (logs/, data/, ...)."""
+# Where a notebook's own files would land in the checkout: its own folder, the default data and
+# log folders (``paths.data_dir`` and ``paths.log_dir`` hang off the checkout, not off the
+# kernel's working directory) and Hydra's and Lightning's default output folders. Ignored files
+# are compared only here: other test workers write ignored caches elsewhere meanwhile
+# (Hypothesis's .hypothesis/, __pycache__/, .pytest_cache/), which no notebook writes.
+OUTPUT_PLACES = ("notebooks", "data", "logs", "outputs", "multirun", "lightning_logs")
+
+
+def git_status(root: Path, *args: str) -> list[str]:
     return subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
-        cwd=ROOT,
+        ["git", "status", "--porcelain", "--untracked-files=all", *args],
+        cwd=root,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
+    ).stdout.splitlines()
+
+
+def repository_state(root: Path = ROOT) -> set[str]:
+    """What a notebook could have written into the checkout: changed tracked files and new
+    files that git does not ignore, anywhere; and every file, ignored or not, under
+    ``OUTPUT_PLACES``."""
+    return {*git_status(root), *git_status(root, "--ignored", "--", *OUTPUT_PLACES)}
+
+
+def written(before: set[str], after: set[str]) -> str:
+    """The difference of two repository states, one ``git status`` line each."""
+    return "\n".join(
+        [
+            *(f"+ {line}" for line in sorted(after - before)),
+            *(f"- {line}" for line in sorted(before - after)),
+        ]
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".gitignore").is_file(),
+    reason="needs git and the checkout's .gitignore",
+)
+def test_the_repository_check_sees_a_notebooks_files_not_other_workers_caches(
+    tmp_path: Path,
+) -> None:
+    """``repository_state`` on a scratch repository with this checkout's .gitignore (never on
+    the checkout itself: the notebook tests of other workers compare it meanwhile)."""
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    shutil.copy(ROOT / ".gitignore", repo / ".gitignore")
+    (repo / "docs" / "notes.md").write_text("tracked\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "start"], cwd=repo, check=True)
+    before = repository_state(repo)
+
+    def seen(path: str) -> bool:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("x")
+        after = repository_state(repo)
+        (repo / path).unlink()
+        return after != before
+
+    # what other workers write meanwhile: ignored caches outside the notebooks' places
+    for cache in (".hypothesis/constants/0123abcd", "src/pkg/__pycache__/m.pyc", ".pytest_cache/x"):
+        assert not seen(cache), cache
+    # what a notebook could write: anywhere git does not ignore, and its places, ignored or not
+    for output in (
+        "stray.txt",
+        "src/pkg/new.py",
+        "notebooks/figure.png",
+        "notebooks/.ipynb_checkpoints/01-checkpoint.ipynb",
+        "logs/train/runs/x/metrics.json",
+        "data/MNIST/raw/x",
+        "outputs/x.log",
+        "lightning_logs/version_0/hparams.yaml",
+    ):
+        assert seen(output), output
+    (repo / "docs" / "notes.md").write_text("changed\n")
+    assert repository_state(repo) - before == {" M docs/notes.md"}
 
 
 def text_of(notebook: nbformat.NotebookNode) -> str:
@@ -86,8 +160,15 @@ def images_in(notebook: nbformat.NotebookNode) -> int:
 def execute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run a notebook in a fresh kernel (its temporary files under ``tmp_path``) and check that
     the repository is left as it was."""
-    if real_mnist_root() is None:
+    mnist = real_mnist_root()
+    if mnist is None:
         pytest.skip("the notebooks read real MNIST: set LIGHTCNN_DATA_DIR to a folder with it")
+    data = tmp_path / "data"  # real MNIST and nothing else the shared folder may hold
+    data.mkdir()
+    (data / "MNIST").symlink_to(mnist / "MNIST", target_is_directory=True)
+    monkeypatch.setenv("LIGHTCNN_DATA_DIR", str(data))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no cached weights
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # its own history database
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -102,7 +183,8 @@ def execute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             resources={"metadata": {"path": str(tmp_path)}},
         )
         client.execute()  # raises CellExecutionError, with the cell and traceback, on an error
-        assert repository_state() == before, "the notebook wrote into the repository"
+        after = repository_state()
+        assert after == before, f"the notebook wrote into the repository:\n{written(before, after)}"
         return notebook
 
     return _execute
