@@ -16,7 +16,6 @@ from lightcnn.lit.finetune import FinetunePolicy, is_pretrained, param_groups
 from lightcnn.lit.horizon import fit_horizon
 from lightcnn.lit.optim import build_optimizer, build_scheduler, can_fuse
 from lightcnn.lit.options import check_module_options
-from lightcnn.lit.speed import PlainHookName
 from lightcnn.models import InputSpec, build_model
 
 log = logging.getLogger("lightcnn")
@@ -25,7 +24,7 @@ log = logging.getLogger("lightcnn")
 DEFAULT_INPUT = InputSpec(image_size=28, in_channels=1, mean=(0.1307,), std=(0.3081,))
 
 
-class ImageClassifier(PlainHookName, L.LightningModule):
+class ImageClassifier(L.LightningModule):
     """Cross-entropy image classifier around a backbone built by name.
 
     Every argument is a primitive and is saved as a hyperparameter, so a checkpoint loads with
