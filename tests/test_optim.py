@@ -98,3 +98,35 @@ def test_onecycle_runs_every_step_of_a_very_short_run(steps: int) -> None:
     for _ in range(steps):
         optimizer.step()
         scheduler["scheduler"].step()
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"optimizer": "rmsprop"}, ConfigError, "model.optimizer='rmsprop' is not allowed"),
+        ({"scheduler": "poly"}, ConfigError, "model.scheduler='poly' is not allowed"),
+        ({"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ],
+)
+def test_a_module_built_from_python_with_a_bad_option_fails_when_it_trains(
+    options: dict, error: type[Exception], message: str
+) -> None:
+    """The constructor trusts its arguments (config validation checks them once); the optimizer
+    and scheduler names are still refused where they are built."""
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lightcnn.lit import ImageClassifier
+
+    model = ImageClassifier(**options)  # no optimizer is built here
+    data = DataLoader(TensorDataset(torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,))))
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    with pytest.raises(error, match=message):
+        trainer.fit(model, data, data)

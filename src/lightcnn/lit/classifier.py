@@ -15,7 +15,6 @@ from torchmetrics.classification import MulticlassAccuracy
 from lightcnn.lit.finetune import FinetunePolicy, is_pretrained, param_groups
 from lightcnn.lit.horizon import fit_horizon
 from lightcnn.lit.optim import build_optimizer, build_scheduler, can_fuse
-from lightcnn.lit.options import check_module_options
 from lightcnn.models import InputSpec, build_model
 
 log = logging.getLogger("lightcnn")
@@ -30,6 +29,11 @@ class ImageClassifier(L.LightningModule):
     Every argument is a primitive and is saved as a hyperparameter, so a checkpoint loads with
     ``torch.load(path, weights_only=True)``, ``ImageClassifier.load_from_checkpoint(path)``
     needs no other argument, and the checkpoint's ``input`` tells how to preprocess an image.
+
+    The arguments are trusted: config validation checks them once per process
+    (:func:`lightcnn.lit.options.check_module_options`). Built from Python with a bad one, the
+    module fails where it is used (an unknown optimizer or scheduler name when the trainer
+    configures the optimizers).
 
     Args:
         arch: backbone name (``lenet5``, ``lenet5_1998``, ...).
@@ -91,7 +95,6 @@ class ImageClassifier(L.LightningModule):
             image_size=spec.image_size,
             **arch_kwargs,
         )
-        check_module_options(self.hparams, pretrained=is_pretrained(self.net))
         self.example_input_array = torch.zeros(
             1, spec.in_channels, spec.image_size, spec.image_size
         )
