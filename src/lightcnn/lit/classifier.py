@@ -209,21 +209,11 @@ class ImageClassifier(L.LightningModule):
 
     def on_train_start(self) -> None:
         """A continued run whose length changed re-plans its LR schedule (lit/horizon.py)."""
-        hp = self.hparams
         total = int(self.trainer.estimated_stepping_batches)
         for config in self.trainer.lr_scheduler_configs:
-
-            def restart(steps: int, optimizer: Any = config.scheduler.optimizer) -> Any:
-                kwargs = hp.scheduler_kwargs or {}
-                epochs = self.trainer.max_epochs or 1
-                built = build_scheduler(
-                    hp.scheduler, optimizer, total_steps=steps, max_epochs=epochs, **kwargs
-                )
-                return built["scheduler"]
-
-            note = fit_horizon(config.scheduler, self.trainer.global_step, total, restart)
+            note = fit_horizon(config.scheduler, total)
             if note:
-                log.info("model.scheduler=%s: %s", hp.scheduler, note)
+                log.info("model.scheduler=%s: %s", self.hparams.scheduler, note)
 
     def configure_callbacks(self) -> list[L.Callback]:
         """The fine-tuning callback when pretrained layers are frozen (``head``, ``gradual``)."""
