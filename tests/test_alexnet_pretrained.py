@@ -21,6 +21,7 @@ from lightcnn.data import MNISTSource
 from lightcnn.data.cifar10 import CIFAR10Source
 from lightcnn.launch.build import build_data_and_model
 from lightcnn.lit import ImageClassifier
+from lightcnn.lit.options import check_module_options
 from lightcnn.models.alexnet import AlexNet
 from lightcnn.models.pretrained import hub_cache_file
 from lightcnn.train import train
@@ -254,19 +255,14 @@ def test_gradual_resumed_after_the_unfreeze_keeps_training_the_backbone(
     assert not torch.equal(recorder.weights[0], first.net.features[0].weight)
 
 
-def test_finetune_policies_that_cannot_work_are_config_errors(torch_home: Path) -> None:
+def test_finetune_policies_that_cannot_work_are_config_errors() -> None:
+    """The rules config validation runs once per process (the module trusts its arguments)."""
     with pytest.raises(ConfigError, match="model.finetune=head freezes pretrained layers"):
-        ImageClassifier(arch="alexnet_cifar", input=RGB32, finetune="head")
+        check_module_options({"finetune": "head"}, pretrained=False)
     with pytest.raises(ConfigError, match="model.finetune='last' is unknown; allowed: full"):
-        ImageClassifier(arch="alexnet_cifar", input=RGB32, finetune="last")
+        check_module_options({"finetune": "last"}, pretrained=True)
     with pytest.raises(ConfigError, match="gradual adds a param group .*onecycle cannot take"):
-        ImageClassifier(
-            arch="alexnet",
-            input={**RGB32, "image_size": 63},
-            pretrained=True,
-            finetune="gradual",
-            scheduler="onecycle",
-        )
+        check_module_options({"finetune": "gradual", "scheduler": "onecycle"}, pretrained=True)
 
 
 def test_fine_tuned_checkpoints_load_with_weights_only(

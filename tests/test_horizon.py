@@ -1,5 +1,5 @@
 """What each LR schedule does when a continued run gets more (or fewer) steps (lit/horizon.py),
-on torch's own schedulers, step by step."""
+step by step (tests/test_optim.py checks that a fresh schedule gives torch's own curve)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import itertools
 import pytest
 import torch
 
+from lightcnn.core.errors import CheckpointError
 from lightcnn.lit.horizon import fit_horizon
 from lightcnn.lit.optim import build_optimizer, build_scheduler
 
@@ -31,14 +32,9 @@ def run(scheduler, steps: int) -> list[float]:
     return rates
 
 
-def restart_for(name: str, optimizer):
-    return lambda steps: build_scheduler(name, optimizer, total_steps=steps, max_epochs=3)[
-        "scheduler"
-    ]
-
-
-def extend(scheduler, name: str, done: int, total: int) -> str | None:
-    return fit_horizon(scheduler, done, total, restart_for(name, scheduler.optimizer))
+def extend(scheduler, total: int) -> str | None:
+    """What ``on_train_start`` does when a continued run has ``total`` steps."""
+    return fit_horizon(scheduler, total)
 
 
 def largest_step(rates: list[float]) -> float:
@@ -54,7 +50,7 @@ def assert_continuous(name: str, rates: list[float]) -> None:
 def test_onecycle_stretched_from_where_it_is_to_the_new_end(done: int) -> None:
     scheduler = make("onecycle", 100)
     before = run(scheduler, done)
-    note = extend(scheduler, "onecycle", done, 200)
+    note = extend(scheduler, 200)
     assert note and "stretched" in note
     after = run(scheduler, 200 - done)  # no "Tried to step 101 times"
     rates = before + after
@@ -75,7 +71,7 @@ def test_onecycle_momentum_stays_continuous_too() -> None:
         betas.append(beta())
         scheduler.optimizer.step()
         scheduler.step()
-    extend(scheduler, "onecycle", 40, 200)
+    extend(scheduler, 200)
     scheduler.optimizer.step()
     scheduler.step()
     assert abs(beta() - betas[-1]) <= max(abs(a - b) for a, b in itertools.pairwise(betas)) * 1.01
@@ -84,7 +80,7 @@ def test_onecycle_momentum_stays_continuous_too() -> None:
 def test_cosine_stretched_keeps_decaying_to_eta_min() -> None:
     scheduler = make("cosine", 100)
     before = run(scheduler, 40)
-    assert "stretched" in extend(scheduler, "cosine", 40, 200)
+    assert "stretched" in extend(scheduler, 200)
     after = run(scheduler, 160)
     assert_continuous("cosine", before + after)
     assert all(a >= b for a, b in itertools.pairwise(after))
@@ -97,7 +93,7 @@ def test_an_ended_schedule_restarts_over_the_added_steps(name: str) -> None:
     run(scheduler, 100)
     ended = scheduler.optimizer.param_groups[0]["lr"]
     assert ended < PEAK / 1000
-    note = extend(scheduler, name, 100, 150)
+    note = extend(scheduler, 150)
     assert note and "new schedule" in note
     after = run(scheduler, 50)
     assert max(after) == pytest.approx(PEAK, rel=1e-3)  # it trains again at the configured rate
@@ -107,7 +103,7 @@ def test_an_ended_schedule_restarts_over_the_added_steps(name: str) -> None:
 def test_a_shorter_run_compresses_the_rest() -> None:
     scheduler = make("onecycle", 100)
     before = run(scheduler, 40)
-    extend(scheduler, "onecycle", 40, 60)
+    extend(scheduler, 60)
     after = run(scheduler, 20)
     assert all(a >= b for a, b in zip(before[-1:] + after, after, strict=False))
     assert after[-1] == pytest.approx(PEAK / 25 / 1e4, rel=1e-6)
@@ -119,14 +115,14 @@ def test_schedules_without_a_horizon_go_on_unchanged(name: str) -> None:
     optimizer = build_optimizer("adamw", params, lr=PEAK)
     built = build_scheduler(name, optimizer, total_steps=100, max_epochs=3)
     if built is not None:
-        assert extend(built["scheduler"], name, 40, 200) is None
+        assert extend(built["scheduler"], 200) is None
 
 
 def test_the_same_length_changes_nothing() -> None:
     scheduler = make("onecycle", 100)
     run(scheduler, 40)
     state = scheduler.state_dict()
-    assert extend(scheduler, "onecycle", 40, 100) is None
+    assert extend(scheduler, 100) is None
     assert scheduler.state_dict() == state
 
 
@@ -134,7 +130,7 @@ def test_param_groups_keep_their_own_rates() -> None:
     """Fine-tuning's backbone group (a tenth of the head's rate) is stretched in proportion."""
     scheduler = make("onecycle", 100, groups=(PEAK, PEAK / 10))
     run(scheduler, 40)
-    extend(scheduler, "onecycle", 40, 200)
+    extend(scheduler, 200)
     run(scheduler, 80)
     head, backbone = (group["lr"] for group in scheduler.optimizer.param_groups)
     assert backbone == pytest.approx(head / 10, rel=1e-6)
@@ -143,7 +139,7 @@ def test_param_groups_keep_their_own_rates() -> None:
 def test_the_replanned_schedule_survives_a_weights_only_checkpoint() -> None:
     scheduler = make("onecycle", 100)
     run(scheduler, 40)
-    extend(scheduler, "onecycle", 40, 200)
+    extend(scheduler, 200)
     buffer = io.BytesIO()
     torch.save(
         {"scheduler": scheduler.state_dict(), "optimizer": scheduler.optimizer.state_dict()},
@@ -156,3 +152,12 @@ def test_the_replanned_schedule_survives_a_weights_only_checkpoint() -> None:
     restored.optimizer.load_state_dict(saved["optimizer"])
     restored.load_state_dict(saved["scheduler"])
     assert run(restored, 160) == run(scheduler, 160)
+
+
+def test_the_state_of_another_scheduler_is_refused() -> None:
+    """A checkpoint of an older lightcnn holds torch's OneCycleLR state: its base rates are
+    the warm-up's first rate, which would silently train at a 25th of the peak here."""
+    optimizer = build_optimizer("adamw", [torch.nn.Parameter(torch.zeros(1))], lr=PEAK)
+    old = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=PEAK, total_steps=100)
+    with pytest.raises(CheckpointError, match="saved by another scheduler.*init_from="):
+        make("onecycle", 100).load_state_dict(old.state_dict())

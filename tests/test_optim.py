@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.optim import lr_scheduler
 
 from lightcnn.core.errors import ConfigError
 from lightcnn.lit.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler, can_fuse
@@ -56,6 +57,81 @@ def test_onecycle_peaks_at_the_configured_lr_and_cosine_ends_at_zero() -> None:
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)
 
 
+PEAKS = [0.004, 0.0004]
+
+
+def two_groups() -> list[dict]:
+    """A head at the configured rate and a backbone at a tenth of it, as fine-tuning has."""
+    return [{"params": params(), "lr": lr} for lr in PEAKS]
+
+
+def momentum(group: dict) -> float:
+    return group["betas"][0] if "betas" in group else group["momentum"]
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+@pytest.mark.parametrize(
+    ("name", "kwargs", "torch_scheduler"),
+    [
+        ("onecycle", {}, lambda o: lr_scheduler.OneCycleLR(o, PEAKS, 90, pct_start=0.25)),
+        (
+            "onecycle",
+            {"three_phase": True, "anneal_strategy": "linear", "div_factor": 10.0},
+            lambda o: lr_scheduler.OneCycleLR(
+                o,
+                PEAKS,
+                90,
+                pct_start=0.25,
+                anneal_strategy="linear",
+                div_factor=10.0,
+                three_phase=True,
+            ),
+        ),
+        ("cosine", {"eta_min": 1e-5}, lambda o: lr_scheduler.CosineAnnealingLR(o, 90, 1e-5)),
+    ],
+    ids=["onecycle", "onecycle-three-phase-linear", "cosine"],
+)
+def test_planned_schedules_give_torchs_own_curves(
+    optimizer: str, name: str, kwargs: dict, torch_scheduler
+) -> None:
+    """Rate of every group and momentum (one-cycle cycles SGD's momentum, Adam's beta1)."""
+    ours = build_optimizer(optimizer, two_groups(), lr=0.004)
+    planned = build_scheduler(name, ours, total_steps=90, max_epochs=1, **kwargs)["scheduler"]
+    theirs = build_optimizer(optimizer, two_groups(), lr=0.004)
+    reference = torch_scheduler(theirs)
+    for _ in range(90):
+        for mine, torchs in zip(ours.param_groups, theirs.param_groups, strict=True):
+            assert mine["lr"] == pytest.approx(torchs["lr"], rel=1e-9)
+            assert momentum(mine) == pytest.approx(momentum(torchs), rel=1e-9)
+        for step in (ours.step, planned.step, theirs.step, reference.step):
+            step()
+
+
+def test_a_group_added_mid_run_follows_the_curve_from_its_own_rate() -> None:
+    """Gradual fine-tuning adds the backbone's group at a tenth of the head's current rate."""
+    optimizer = build_optimizer("adamw", params(), lr=0.004)
+    scheduler = build_scheduler("cosine", optimizer, total_steps=100, max_epochs=2)["scheduler"]
+    for _ in range(50):
+        optimizer.step()
+        scheduler.step()
+    head = optimizer.param_groups[0]
+    optimizer.add_param_group({"params": params(), "lr": head["lr"] / 10})
+    for _ in range(30):
+        optimizer.step()
+        scheduler.step()
+        assert optimizer.param_groups[1]["lr"] == pytest.approx(head["lr"] / 10, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [("cosine", {"T_max": 5}), ("onecycle", {"epochs": 5}), ("onecycle", {"max_lr": 1.0})],
+)
+def test_the_length_and_peak_of_a_planned_schedule_are_the_runs(name: str, kwargs: dict) -> None:
+    optimizer = build_optimizer("sgd", params(), lr=0.1)
+    with pytest.raises(ConfigError, match=f"model.scheduler_kwargs=.* do not fit .*={name}"):
+        build_scheduler(name, optimizer, total_steps=10, max_epochs=1, **kwargs)
+
+
 def test_unknown_names_list_the_allowed_ones() -> None:
     allowed = "model.optimizer='rmsprop' is not allowed: it must be one of adam, adamw, sgd"
     with pytest.raises(ConfigError, match=allowed):
@@ -98,3 +174,35 @@ def test_onecycle_runs_every_step_of_a_very_short_run(steps: int) -> None:
     for _ in range(steps):
         optimizer.step()
         scheduler["scheduler"].step()
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"optimizer": "rmsprop"}, ConfigError, "model.optimizer='rmsprop' is not allowed"),
+        ({"scheduler": "poly"}, ConfigError, "model.scheduler='poly' is not allowed"),
+        ({"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ],
+)
+def test_a_module_built_from_python_with_a_bad_option_fails_when_it_trains(
+    options: dict, error: type[Exception], message: str
+) -> None:
+    """The constructor trusts its arguments (config validation checks them once); the optimizer
+    and scheduler names are still refused where they are built."""
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lightcnn.lit import ImageClassifier
+
+    model = ImageClassifier(**options)  # no optimizer is built here
+    data = DataLoader(TensorDataset(torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,))))
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    with pytest.raises(error, match=message):
+        trainer.fit(model, data, data)

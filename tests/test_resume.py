@@ -166,7 +166,10 @@ def test_resume_for_more_epochs_keeps_the_record_true(tmp_path: Path, noisy_mnis
 
     more = run_cli(f"resume={run_dir}", "trainer.max_epochs=4", cwd=tmp_path)
     assert more.returncode == 0, more.stderr[-3000:]
-    assert "OneCycleLR planned to end at step 150, now at step 200: stretched" in more.stdout
+    assert (
+        "model.scheduler=onecycle: the schedule planned to end at step 150, now at step 200: "
+        "stretched"
+    ) in more.stdout
     after = snapshot(run_dir)
     assert {k: after[k] for k in original} == original  # the run's own record is untouched
     resumed = yaml.safe_load((run_dir / ".hydra/resumes/1/overrides.yaml").read_text())

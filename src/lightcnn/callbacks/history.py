@@ -40,7 +40,9 @@ class TrainingHistory(L.Callback):
         }
         self.ran.append(entry["epoch"])
         for name, value in sorted(trainer.callback_metrics.items()):
-            if name.startswith(("train/", "val/")) and value.numel() == 1:
+            # the epoch's values: Lightning's `_step` names hold the last step's
+            scalar = value.numel() == 1 and not name.endswith("_step")
+            if name.startswith(("train/", "val/")) and scalar:
                 entry[name] = float(value)
         self.epochs.append(entry)
 

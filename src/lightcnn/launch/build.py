@@ -33,7 +33,6 @@ from lightcnn.data.module import ImageDataModule
 from lightcnn.launch.console import interactive, job_logging_config
 from lightcnn.launch.spawned_console import SpawnedConsole
 from lightcnn.lit.classifier import ImageClassifier
-from lightcnn.lit.speed import NullProfiler, skip_unused_callback_hooks
 from lightcnn.models import input_requirement
 from lightcnn.rundir.checkpoints import load_weights_only
 
@@ -101,16 +100,12 @@ def build_trainer(
         TrainingHistory(attempt),
         *(extra_callbacks or []),
     ]
-    # a profiler named in the config wins; otherwise the cheaper no-op one (lit/speed.py)
-    profiler = {} if cfg.trainer.get("profiler") else {"profiler": NullProfiler()}
-    skip_unused_callback_hooks()
     trainer = build(
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
         enable_progress_bar=interactive(),
         plugins=[AtomicCheckpointIO()],
-        **profiler,
     )
     # Lightning calls every callback at every hook, about ten times a step: the ones that only
     # matter with several processes join only then (a LeNet-5 step is ~2 ms of a CPU core)

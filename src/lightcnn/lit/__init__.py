@@ -1,5 +1,5 @@
-"""The LightningModule (:class:`ImageClassifier`), its optimizers and schedulers by name, the
-fine-tuning policy, and the speed workarounds for Lightning internals.
+"""The LightningModule (:class:`ImageClassifier`), its optimizers and schedulers by name, and the
+fine-tuning policy.
 
 :mod:`lightcnn.lit.options` and :mod:`lightcnn.lit.optim` import without Lightning (config
 validation uses them); :class:`ImageClassifier` loads Lightning on first use.

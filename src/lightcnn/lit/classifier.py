@@ -12,12 +12,10 @@ import torch.nn.functional as F
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightcnn.lit.finetune import FinetunePolicy, is_pretrained, param_groups
+from lightcnn.lit.finetune import FinetunePolicy, param_groups
 from lightcnn.lit.horizon import fit_horizon
 from lightcnn.lit.optim import build_optimizer, build_scheduler, can_fuse
-from lightcnn.lit.options import check_module_options
-from lightcnn.lit.speed import PlainHookName
-from lightcnn.models import InputSpec, build_model
+from lightcnn.models import InputSpec, build_model, uses_pretrained_weights
 
 log = logging.getLogger("lightcnn")
 
@@ -25,12 +23,17 @@ log = logging.getLogger("lightcnn")
 DEFAULT_INPUT = InputSpec(image_size=28, in_channels=1, mean=(0.1307,), std=(0.3081,))
 
 
-class ImageClassifier(PlainHookName, L.LightningModule):
+class ImageClassifier(L.LightningModule):
     """Cross-entropy image classifier around a backbone built by name.
 
     Every argument is a primitive and is saved as a hyperparameter, so a checkpoint loads with
     ``torch.load(path, weights_only=True)``, ``ImageClassifier.load_from_checkpoint(path)``
     needs no other argument, and the checkpoint's ``input`` tells how to preprocess an image.
+
+    The arguments are trusted: config validation checks them once per process
+    (:func:`lightcnn.lit.options.check_module_options`). Built from Python with a bad one, the
+    module fails where it is used (an unknown optimizer or scheduler name when the trainer
+    configures the optimizers).
 
     Args:
         arch: backbone name (``lenet5``, ``lenet5_1998``, ...).
@@ -92,7 +95,6 @@ class ImageClassifier(PlainHookName, L.LightningModule):
             image_size=spec.image_size,
             **arch_kwargs,
         )
-        check_module_options(self.hparams, pretrained=is_pretrained(self.net))
         self.example_input_array = torch.zeros(
             1, spec.in_channels, spec.image_size, spec.image_size
         )
@@ -120,17 +122,13 @@ class ImageClassifier(PlainHookName, L.LightningModule):
         images, labels = batch
         logits = self(images)
         loss = F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
-        # Epoch metrics accumulate in torchmetrics and are logged once per epoch; the step
-        # curve is logged only on the steps the logger writes. A `self.log` costs about a
-        # millisecond, as much as a LeNet-5 step on a CPU.
-        self.train_loss.update(loss.detach())
+        # One name per quantity: Lightning writes train/loss_step every log_every_n_steps and
+        # train/loss_epoch, train/acc once per epoch, computed by torchmetrics over the whole
+        # epoch (reduced across DDP ranks) and reset
+        self.train_loss(loss.detach())
         self.train_acc.update(logits.detach(), labels)
-        every = self.trainer.log_every_n_steps
-        if every and batch_idx % every == 0:
-            self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
-        if self.trainer.is_last_batch:  # computed over the whole epoch, then reset
-            self.log("train/loss_epoch", self.train_loss, on_step=False, on_epoch=True)
-            self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/loss", self.train_loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
@@ -181,9 +179,8 @@ class ImageClassifier(PlainHookName, L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
-        params = param_groups(
-            self.net, hp.finetune, lr=hp.lr, backbone_lr_scale=hp.backbone_lr_scale
-        )
+        mode = hp.finetune if uses_pretrained_weights(hp) else None
+        params = param_groups(self.net, mode, lr=hp.lr, backbone_lr_scale=hp.backbone_lr_scale)
         scaled_clipping = bool(self.trainer.gradient_clip_val) and self.trainer.scaler is not None
         optimizer = build_optimizer(
             hp.optimizer,
@@ -207,25 +204,15 @@ class ImageClassifier(PlainHookName, L.LightningModule):
 
     def on_train_start(self) -> None:
         """A continued run whose length changed re-plans its LR schedule (lit/horizon.py)."""
-        hp = self.hparams
         total = int(self.trainer.estimated_stepping_batches)
         for config in self.trainer.lr_scheduler_configs:
-
-            def restart(steps: int, optimizer: Any = config.scheduler.optimizer) -> Any:
-                kwargs = hp.scheduler_kwargs or {}
-                epochs = self.trainer.max_epochs or 1
-                built = build_scheduler(
-                    hp.scheduler, optimizer, total_steps=steps, max_epochs=epochs, **kwargs
-                )
-                return built["scheduler"]
-
-            note = fit_horizon(config.scheduler, self.trainer.global_step, total, restart)
+            note = fit_horizon(config.scheduler, total)
             if note:
-                log.info("model.scheduler=%s: %s", hp.scheduler, note)
+                log.info("model.scheduler=%s: %s", self.hparams.scheduler, note)
 
     def configure_callbacks(self) -> list[L.Callback]:
         """The fine-tuning callback when pretrained layers are frozen (``head``, ``gradual``)."""
         hp = self.hparams
-        if not is_pretrained(self.net) or hp.finetune == "full":
+        if not uses_pretrained_weights(hp) or hp.finetune == "full":
             return []
         return [FinetunePolicy(hp.finetune, hp.unfreeze_epoch, hp.backbone_lr_scale)]

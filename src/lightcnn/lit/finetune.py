@@ -28,11 +28,6 @@ from lightcnn.core.errors import ConfigError
 log = logging.getLogger("lightcnn")
 
 
-def is_pretrained(net: nn.Module) -> bool:
-    """Whether ``net`` was built with pretrained weights (its ``pretrained`` attribute)."""
-    return bool(getattr(net, "pretrained", False))
-
-
 def split_head(net: nn.Module) -> tuple[list[nn.Module], nn.Module]:
     """The backbone's modules (every leaf but the head) and the head.
 
@@ -51,7 +46,7 @@ def split_head(net: nn.Module) -> tuple[list[nn.Module], nn.Module]:
 
 
 def param_groups(
-    net: nn.Module, mode: str, *, lr: float, backbone_lr_scale: float
+    net: nn.Module, mode: str | None, *, lr: float, backbone_lr_scale: float
 ) -> list[dict[str, Any]] | list[nn.Parameter]:
     """The optimizer's parameters under the policy.
 
@@ -62,11 +57,12 @@ def param_groups(
 
     Args:
         net: the backbone network.
-        mode: ``full``, ``head`` or ``gradual``.
+        mode: ``full``, ``head`` or ``gradual``; None for a network without pretrained weights
+            (``models.uses_pretrained_weights``).
         lr: the base learning rate.
         backbone_lr_scale: LR multiplier of the pretrained layers.
     """
-    if not is_pretrained(net):
+    if mode is None:
         return list(net.parameters())
     backbone, head = split_head(net)
     groups: list[dict[str, Any]] = [{"params": list(head.parameters()), "name": "head"}]

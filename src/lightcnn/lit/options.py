@@ -1,6 +1,6 @@
 """The rules of the LightningModule's own options (``model.*`` beyond the architecture), stated
-once and free of Lightning: :class:`~lightcnn.lit.ImageClassifier` checks its arguments with
-:func:`check_module_options`, and config validation calls the same function in seconds.
+once and free of Lightning: config validation calls :func:`check_module_options` once per
+process, in seconds, and :class:`~lightcnn.lit.ImageClassifier` trusts what it was given.
 
 The optimizer and scheduler are checked by building them (:mod:`lightcnn.lit.optim` owns their
 names and arguments), on one dummy parameter.
