@@ -122,13 +122,19 @@ class ImageClassifier(L.LightningModule):
         images, labels = batch
         logits = self(images)
         loss = F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
-        # One name per quantity: Lightning writes train/loss_step every log_every_n_steps and
-        # train/loss_epoch, train/acc once per epoch, computed by torchmetrics over the whole
-        # epoch (reduced across DDP ranks) and reset
-        self.train_loss(loss.detach())
+        # The names Lightning gives `self.log(on_step=True, on_epoch=True)` (train/loss_step,
+        # train/loss_epoch), written only when they are due: a `self.log` per step with a
+        # metric costs ~8% of a LeNet-5 training epoch on a CPU (py-spy, docs/benchmarks.md).
+        # The epoch values come from torchmetrics over the whole epoch (reduced across DDP
+        # ranks), logged once on the last batch; Lightning resets them after the epoch.
+        self.train_loss.update(loss.detach())
         self.train_acc.update(logits.detach(), labels)
-        self.log("train/loss", self.train_loss, on_step=True, on_epoch=True, prog_bar=True)
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        every = self.trainer.log_every_n_steps
+        if every and (self.trainer.global_step + 1) % every == 0:  # the steps the logger writes
+            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True)
+        if self.trainer.is_last_batch:
+            self.log("train/loss_epoch", self.train_loss, on_step=False, on_epoch=True)
+            self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
