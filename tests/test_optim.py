@@ -182,13 +182,16 @@ def test_onecycle_runs_every_step_of_a_very_short_run(steps: int) -> None:
         ({"optimizer": "rmsprop"}, ConfigError, "model.optimizer='rmsprop' is not allowed"),
         ({"scheduler": "poly"}, ConfigError, "model.scheduler='poly' is not allowed"),
         ({"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+        ({"finetune": "head"}, ConfigError, "model.finetune=head freezes pretrained layers"),
+        ({"finetune": "half"}, ConfigError, "model.finetune='half' is unknown"),
     ],
 )
 def test_a_module_built_from_python_with_a_bad_option_fails_when_it_trains(
     options: dict, error: type[Exception], message: str
 ) -> None:
     """The constructor trusts its arguments (config validation checks them once); the optimizer
-    and scheduler names are still refused where they are built."""
+    and scheduler names are still refused where they are built, a fine-tuning policy where its
+    callback would be."""
     import lightning as L
     from torch.utils.data import DataLoader, TensorDataset
 

@@ -15,6 +15,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from lightcnn.lit.finetune import FinetunePolicy, param_groups
 from lightcnn.lit.horizon import fit_horizon
 from lightcnn.lit.optim import build_optimizer, build_scheduler, can_fuse
+from lightcnn.lit.options import check_finetune
 from lightcnn.models import InputSpec, build_model, uses_pretrained_weights
 
 log = logging.getLogger("lightcnn")
@@ -217,8 +218,20 @@ class ImageClassifier(L.LightningModule):
                 log.info("model.scheduler=%s: %s", self.hparams.scheduler, note)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        """The fine-tuning callback when pretrained layers are frozen (``head``, ``gradual``)."""
+        """The fine-tuning callback when pretrained layers are frozen (``head``, ``gradual``).
+
+        A run's config was checked before the module was built; a module built by hand in
+        Python gets the same one-line error here for a policy that cannot work.
+        """
         hp = self.hparams
-        if not uses_pretrained_weights(hp) or hp.finetune == "full":
+        pretrained = uses_pretrained_weights(hp)
+        check_finetune(
+            hp.finetune,
+            pretrained=pretrained,
+            scheduler=hp.scheduler,
+            backbone_lr_scale=hp.backbone_lr_scale,
+            unfreeze_epoch=hp.unfreeze_epoch,
+        )
+        if not pretrained or hp.finetune == "full":
             return []
         return [FinetunePolicy(hp.finetune, hp.unfreeze_epoch, hp.backbone_lr_scale)]
