@@ -89,3 +89,19 @@ def test_bad_options_are_config_errors(mnist_root: Path) -> None:
     dm = MNISTDataModule(mnist_root, val_size=600)
     with pytest.raises(ConfigError, match="data.val_size=600 must be smaller than the 600"):
         dm.setup()
+
+
+@pytest.mark.parametrize("pipeline", ["tensor", "torchvision"])
+def test_evaluation_batches_have_their_own_size(mnist_root: Path, pipeline: str) -> None:
+    dm = MNISTDataModule(
+        mnist_root, pipeline=pipeline, batch_size=50, eval_batch_size=80, val_size=100
+    )
+    dm.setup()
+    assert len(next(iter(dm.train_dataloader()))[0]) == 50
+    assert [len(labels) for _, labels in dm.val_dataloader()] == [80, 20]
+    assert len(next(iter(dm.test_dataloader()))[0]) == 80
+    same = MNISTDataModule(mnist_root, pipeline=pipeline, batch_size=50, val_size=100)
+    same.setup("fit")
+    assert [len(labels) for _, labels in same.val_dataloader()] == [50, 50]
+    with pytest.raises(ConfigError, match="data.eval_batch_size=0"):
+        MNISTDataModule(mnist_root, eval_batch_size=0)

@@ -35,7 +35,10 @@ class ImageDataModule(L.LightningDataModule):
     Args:
         dataset: a key of :data:`~lightcnn.data.DATASETS` (``mnist``, ``cifar10``).
         data_dir: folder holding the dataset in torchvision's layout.
-        batch_size: samples per batch, for every split.
+        batch_size: samples per training batch.
+        eval_batch_size: samples per validation, test and predict batch; None: ``batch_size``.
+            No gradients are kept there, so a larger batch costs little memory and saves
+            per-batch overhead.
         val_size: training images held out for validation (seeded split): a count, or a
             fraction of the training set when below 1.
         num_workers: loader worker processes (torchvision pipeline).
@@ -61,6 +64,7 @@ class ImageDataModule(L.LightningDataModule):
         dataset: str = "mnist",
         data_dir: str | Path = "data",
         batch_size: int = 64,
+        eval_batch_size: int | None = None,
         val_size: int | float = 5000,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -86,6 +90,7 @@ class ImageDataModule(L.LightningDataModule):
         self.save_hyperparameters(options)
         self.source = DATASETS[dataset](data_dir)
         self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
         self.val_size = val_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -180,12 +185,14 @@ class ImageDataModule(L.LightningDataModule):
         return (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
 
     def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader | TensorLoader:
+        """Training batches (``shuffle``) or evaluation batches of ``dataset``."""
+        batch_size = self.batch_size if shuffle else self.eval_batch_size
         if dataset is None:
             raise RuntimeError("call setup() before asking for a loader")
         if isinstance(dataset, TensorDataset):
             return TensorLoader(
                 *dataset.tensors,
-                batch_size=self.batch_size,
+                batch_size=batch_size,
                 shuffle=shuffle,
                 seed=self.seed,
                 epoch_fn=self._current_epoch,
@@ -206,7 +213,7 @@ class ImageDataModule(L.LightningDataModule):
             )
         return DataLoader(
             dataset,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

@@ -14,6 +14,7 @@ from lightcnn.data.pipelines.augment import Augmentation
 RULES: dict[str, Rule] = {
     "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),
     "batch_size": (lambda v: is_int(v) and v > 0, "a positive integer"),
+    "eval_batch_size": (lambda v: v is None or (is_int(v) and v > 0), "a positive integer or null"),
     "val_size": (
         lambda v: (is_int(v) and v > 0) or (is_number(v) and 0 < v < 1),
         "a number of images > 0 or a fraction in (0, 1)",
