@@ -23,9 +23,13 @@ of interleaved runs mean anything.
 ``--baseline DIR`` adds a third variant, **baseline**: ``python -m lightcnn.train`` from another
 checkout (e.g. ``git worktree add ../before <commit>``), run with ``PYTHONPATH=DIR/src`` by the
 same interpreter, so a change is measured before and after in one interleaved invocation.
+``--baseline-overrides "..."`` gives the baseline its own Hydra overrides (with or without
+``--baseline``: this checkout), e.g. the previous default recipe against the new one.
 
     LIGHTCNN_DATA_DIR=../shared/datasets python benchmarks/whole_run.py --repeats 3 --epochs 4
     python benchmarks/whole_run.py --baseline ../before --repeats 3 --epochs 4
+    python benchmarks/whole_run.py --epochs 8 \
+        --baseline-overrides "experiment=lenet5_mnist_v1 trainer.max_epochs=12"
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import argparse
 import itertools
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -75,6 +80,7 @@ def commands(variant: str, args: argparse.Namespace, out: Path) -> list[str]:
             f"--seed={args.seed}",
             f"--val-size={args.val_size}",
             f"--out={out}",
+            *(f"--{flag.replace('_', '-')}={getattr(args, flag)}" for flag in recipe(args)),
         ]
     return [
         sys.executable,
@@ -85,8 +91,23 @@ def commands(variant: str, args: argparse.Namespace, out: Path) -> list[str]:
         f"seed={args.seed}",
         f"data.val_size={args.val_size}",
         f"hydra.run.dir={out}",
+        *(f"{RECIPE_KEYS[flag]}={getattr(args, flag)}" for flag in recipe(args)),
         *args.overrides,
+        *(shlex.split(args.baseline_overrides) if variant == "baseline" else []),
     ]
+
+
+#: the recipe flags both variants take, and the lightcnn config key of each
+RECIPE_KEYS = {
+    "batch_size": "data.batch_size",
+    "eval_batch_size": "data.eval_batch_size",
+    "lr": "model.lr",
+}
+
+
+def recipe(args: argparse.Namespace) -> list[str]:
+    """The recipe flags given on the command line (the others: both variants' defaults)."""
+    return [flag for flag in RECIPE_KEYS if getattr(args, flag) is not None]
 
 
 def main() -> None:
@@ -96,9 +117,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--val-size", type=int, default=5000, help="held-out training images")
+    parser.add_argument("--batch-size", type=int, help="both variants (default: their default)")
+    parser.add_argument("--eval-batch-size", type=int, help="both variants")
+    parser.add_argument("--lr", type=float, help="the one-cycle peak, both variants")
     parser.add_argument("--baseline", type=Path, help="another checkout, run as a third variant")
+    parser.add_argument("--baseline-overrides", default="", help="the baseline's own overrides")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for the lightcnn run")
     args = parser.parse_args()
+    if args.baseline_overrides and not args.baseline:
+        args.baseline = HERE.parent
     variants: tuple[str, ...] = ("lightcnn", "plain") + (("baseline",) if args.baseline else ())
     baseline_env = None
     if args.baseline:

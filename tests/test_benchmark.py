@@ -79,3 +79,29 @@ def test_whole_run_benchmark_runs_both_processes_and_prints_the_ratios(
         a, b, r = float(lightcnn_value), float(plain_value), float(ratio)
         assert (a - 0.005) / (b + 0.005) - 0.005 <= r <= (a + 0.005) / max(b - 0.005, 1e-9) + 0.005
     assert not list(tmp_path.iterdir())  # the runs went into a temporary folder, removed
+
+
+def test_the_plain_script_trains_lightcnns_default_recipe() -> None:
+    """benchmarks/plain_train.py stays free of lightcnn, so its defaults are a copy: kept equal
+    to the default run's config here."""
+    import importlib.util
+
+    from lightcnn.config.compose import compose_run
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_train.py"
+    spec = importlib.util.spec_from_file_location("plain_train", path)
+    plain = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plain)
+    cfg = compose_run()
+    assert (
+        cfg.trainer.max_epochs,
+        cfg.data.batch_size,
+        cfg.data.eval_batch_size,
+        cfg.model.lr,
+    ) == (plain.EPOCHS, plain.BATCH_SIZE, plain.EVAL_BATCH_SIZE, plain.PEAK_LR)
+    assert (cfg.model.optimizer, cfg.model.scheduler, cfg.model.label_smoothing) == (
+        "adamw",
+        "onecycle",
+        0.1,
+    )
+    assert (cfg.data.random_crop, cfg.data.crop_padding, cfg.model.weight_decay) == (True, 2, 1e-4)
