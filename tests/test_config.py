@@ -95,3 +95,20 @@ def test_data_dir_env_var_is_the_default(monkeypatch, make_cfg, tmp_path: Path) 
         cfg = compose("train")
     assert cfg.paths.data_dir == str(tmp_path / "elsewhere")
     GlobalHydra.instance().clear()
+
+
+def test_the_default_run_is_the_pinned_lenet5_recipe() -> None:
+    """`experiment=lenet5_mnist` pins the defaults, so the recipe survives a change of them."""
+    from lightcnn.config.compose import compose_run
+
+    default = compose_run(run_dir=Path("run"))
+    pinned = compose_run(["experiment=lenet5_mnist"], run_dir=Path("run"))
+    for node in ("data", "model", "trainer"):
+        assert default[node] == pinned[node], node
+    assert (default.data.batch_size, default.model.lr, default.trainer.max_epochs) == (
+        256,
+        0.006,
+        8,
+    )
+    old = compose_run(["experiment=lenet5_mnist_v1"], run_dir=Path("run"))
+    assert (old.data.batch_size, old.model.lr, old.trainer.max_epochs) == (128, 0.004, 12)
