@@ -31,6 +31,7 @@ from lightcnn.launch.console import configure_console
 from lightcnn.launch.distributed import global_rank
 from lightcnn.launch.hparams import log_final_hparams
 from lightcnn.launch.job import hydra_command
+from lightcnn.launch.tracking import log_choices, log_record
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.rundir.checkpoints import load_network_weights, load_weights_only
 from lightcnn.rundir.layout import COMPLETED, LAST, METRICS, PRUNED, REPORT_DIR, job_number
@@ -79,6 +80,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         )
     attempt = start_attempt(cfg, run_dir)
     trainer, loggers = build_trainer(cfg, attempt=attempt.number)
+    log_choices(loggers, cfg)
     history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
     pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
     pruned = None
@@ -120,6 +122,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     if trainer.is_global_zero:  # one record per run, also under DDP
         write_json(run_dir / METRICS, metrics)
     log_final_hparams(loggers, cfg, metrics, step=trainer.global_step)
+    log_record(loggers, metrics, run_dir)
     log.info("Run directory: %s", run_dir)
     return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
 

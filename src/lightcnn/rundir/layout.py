@@ -39,16 +39,21 @@ STUDY_FILE = "optuna.db"
 
 #: the longest job folder name: the job number, then the swept values, cut at this length
 JOB_NAME_LIMIT = 96
-#: characters a job folder name keeps (any file system, a shell without quotes); others → "-"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+@-]+")
+#: characters a job folder name keeps; others → "-". Not "=" nor ",": Hydra's override parser
+#: refuses "=" in a value and reads "," as a sweep, so resume=<job dir>, ckpt_path=<job
+#: dir>/... and the DDP re-launch's hydra.run.dir=<job dir> would fail; nor what a shell or
+#: a file system treats specially
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+#: between a swept key and its value in a job folder's name
+KEY_VALUE = "-"
 
 
 def job_dir_name(number: int | str, overrides: Iterable[str], keys: Collection[str] | None) -> str:
-    """A sweep job's folder name: its number, then its swept values, ``3_model.pool=max_seed=1``.
+    """A sweep job's folder name: its number, then its swept values, ``3_model.pool-max_seed-1``.
 
     The number leads and keys the job (the leaderboard, ``metrics.json``); the values make the
     folder, and so a TensorBoard run, readable. Long floats are cut to 4 significant digits;
-    a name over :data:`JOB_NAME_LIMIT` names each key by its last part (``pool=max``) when
+    a name over :data:`JOB_NAME_LIMIT` names each key by its last part (``pool-max``) when
     those differ, and is then cut; unsafe characters become ``-``.
 
     Args:
@@ -63,18 +68,19 @@ def job_dir_name(number: int | str, overrides: Iterable[str], keys: Collection[s
             values[key] = short_number(value)
 
     def joined(names: Iterable[str]) -> str:
-        items = (f"{name}={value}" for name, value in zip(names, values.values(), strict=True))
+        pairs = zip(names, values.values(), strict=True)
+        items = (f"{name}{KEY_VALUE}{value}" for name, value in pairs)
         return _UNSAFE.sub("-", "_".join([str(number), *items]))
 
     name = joined(values)
     last_parts = [key.rsplit(".", 1)[-1] for key in values]
     if len(name) > JOB_NAME_LIMIT and len(set(last_parts)) == len(last_parts):
         name = joined(last_parts)
-    return name[:JOB_NAME_LIMIT].rstrip("_-=")
+    return name[:JOB_NAME_LIMIT].rstrip("_-")
 
 
 def job_number(folder_name: str) -> int | None:
-    """The job number a job folder's name starts with (``3`` of ``3_model.pool=max``)."""
+    """The job number a job folder's name starts with (``3`` of ``3_model.pool-max``)."""
     head = folder_name.partition("_")[0]
     return int(head) if head.isdigit() else None
 

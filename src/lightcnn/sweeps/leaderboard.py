@@ -5,7 +5,7 @@ comes back in memory: every job directory holds ``.hydra/overrides.yaml`` (what 
 ``metrics.json`` (what it reached, or, with ``status: failed``, why it stopped; ``pruned``: the
 epoch at which an Optuna pruner stopped it). A job folder without ``metrics.json`` is
 ``incomplete``: interrupted, killed, or still running. Jobs are keyed by number, the start of
-their folder's name (``3_model.pool=max_seed=1``: job 3).
+their folder's name (``3_model.pool-max_seed-1``: job 3).
 
 The table is sorted by the sweep's optimized metric with the best job marked; jobs that differ
 only by ``seed`` are also aggregated as mean ± std (sample standard deviation) over their seeds.
