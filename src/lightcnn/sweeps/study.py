@@ -66,10 +66,16 @@ def open_storage(location: str) -> optuna.storages.BaseStorage:
     if "://" not in location:
         backend = optuna.storages.journal.JournalFileBackend(str(Path(location).resolve()))
         return optuna.storages.JournalStorage(backend)
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
     engine: dict[str, Any] = {}
     if location.startswith("sqlite:"):
         engine["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
-    return optuna.storages.RDBStorage(location, engine_kwargs=engine)
+    try:
+        return optuna.storages.RDBStorage(location, engine_kwargs=engine)
+    except (IntegrityError, OperationalError):
+        # two workers creating one new database at once: the other one made its tables first
+        return optuna.storages.RDBStorage(location, engine_kwargs=engine)
 
 
 def dashboard_command(location: str) -> str:
