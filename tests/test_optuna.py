@@ -45,8 +45,8 @@ def test_the_search_space_comes_from_params_and_the_command_line() -> None:
     # a plain value on the command line fixes a key for every trial, params included
     assert space.fixed == ["model.pool=min", "trainer.max_epochs=2"]
     assert grid(space.distributions["data.batch_size"]) == [32, 64, 96, 128]
-    with pytest.raises(ConfigError, match="grid sampler takes choice"):
-        grid(space.distributions["model.lr"])
+    with pytest.raises(ConfigError, match=r"model.lr: the grid sampler takes choice"):
+        grid(space.distributions["model.lr"], "model.lr")
     with pytest.raises(ConfigError, match="nothing to search"):
         search_space(None, ["model.pool=max"])
 

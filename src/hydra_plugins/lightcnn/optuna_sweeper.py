@@ -63,7 +63,10 @@ class OptunaSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> None:
+        from lightcnn.launch.hydra_callbacks import refused_in_one_line
         from lightcnn.sweeps.optuna_search import OptunaSearch
 
         assert self.config is not None and self.launcher is not None, "setup() comes first"
-        OptunaSearch(self.settings, self.config, self.launcher).run(arguments)
+        search = OptunaSearch(self.settings, self.config, self.launcher)
+        with refused_in_one_line(search.discard_if_unused):  # a bad search: one line, exit 2
+            search.run(arguments)

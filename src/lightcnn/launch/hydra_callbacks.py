@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,11 +75,17 @@ class CheckBeforeRun(Callback):
 
 
 @contextmanager
-def refused_in_one_line() -> Iterator[None]:
-    """Print a lightcnn error raised inside as one line and exit with status 2."""
+def refused_in_one_line(cleanup: Callable[[], None] | None = None) -> Iterator[None]:
+    """Print a lightcnn error raised inside as one line and exit with status 2.
+
+    Args:
+        cleanup: called first, to remove what the refused command made (an empty folder).
+    """
     try:
         yield
     except LightcnnError as error:
+        if cleanup is not None:
+            cleanup()
         report(error)
         sys.exit(EXIT_USER_ERROR)
 

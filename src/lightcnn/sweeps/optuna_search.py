@@ -30,6 +30,7 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, Transformer
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import InstantiationException
 from hydra.plugins.launcher import Launcher
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -165,12 +166,13 @@ class OptunaSearch:
         optuna = require_optuna()
         space = search_space(self.settings.params, arguments)
         sampler = self.sampler(space)
+        pruner = build_option("pruner", self.settings.pruner)
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         study = optuna.create_study(
             study_name=self.name,
             storage=open_storage(self.location),
             sampler=sampler,
-            pruner=instantiate(self.settings.pruner),
+            pruner=pruner,
             direction=self.direction,
             load_if_exists=True,
         )
@@ -209,11 +211,16 @@ class OptunaSearch:
             todo -= batch
             write_results(study, self.sweep_dir, self.location)
 
+    def discard_if_unused(self) -> None:
+        """Remove the sweep folder when a refused search left it empty."""
+        if self.sweep_dir.is_dir() and not any(self.sweep_dir.iterdir()):
+            self.sweep_dir.rmdir()
+
     def sampler(self, space: SearchSpace) -> Any:
         """The configured sampler; a grid sampler gets the grid of the search space."""
-        sampler = instantiate(self.settings.sampler)
+        sampler = build_option("sampler", self.settings.sampler)
         if isinstance(sampler, functools.partial):  # the grid sampler, waiting for its grid
-            sampler = sampler(search_space={k: grid(d) for k, d in space.distributions.items()})
+            sampler = sampler(search_space={k: grid(d, k) for k, d in space.distributions.items()})
         return sampler
 
     def save_config(self) -> None:
@@ -236,6 +243,18 @@ class OptunaSearch:
             if not (grid and study.sampler.is_exhausted(study)):
                 raise
         log.info("Trial %d %s", trial.number, summary)
+
+
+def build_option(name: str, node: Any) -> Any:
+    """``hydra.sweeper.<name>`` (a sampler or a pruner) built, or one clear error."""
+    try:
+        return instantiate(node)
+    except InstantiationException as error:
+        reason = " ".join(str(error.__cause__ or error).split())
+        raise ConfigError(
+            f"hydra.sweeper.{name} cannot be built ({reason}); choose a preset "
+            f"(hydra/sweeper/{name}=...) or an Optuna {name} by its _target_"
+        ) from None
 
 
 def job_overrides(trial: Any, space: SearchSpace) -> list[str]:
@@ -264,15 +283,21 @@ def outcome(job: JobReturn, metric: str) -> tuple[Any, float | None, str]:
     return states.FAIL, None, f"{status or 'failed'}: recorded in {run_dir / METRICS}"
 
 
-def grid(distribution: Any) -> list[Any]:
-    """The points of a distribution a grid sampler can enumerate."""
+def grid(distribution: Any, key: str = "a key") -> list[Any]:
+    """The points of a distribution a grid sampler can enumerate.
+
+    Args:
+        distribution: an Optuna distribution of the search space.
+        key: its config key, for the message.
+    """
     optuna = require_optuna()
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return list(distribution.choices)
     if isinstance(distribution, optuna.distributions.IntDistribution) and not distribution.log:
         return list(range(distribution.low, distribution.high + 1, distribution.step))
     raise ConfigError(
-        f"{distribution}: the grid sampler takes choice(...) or range(...), not an interval"
+        f"{key}: the grid sampler takes choice(...) or range(...), not an interval; use "
+        "hydra/sweeper/sampler=tpe or random for an interval"
     )
 
 

@@ -66,16 +66,24 @@ def open_storage(location: str) -> optuna.storages.BaseStorage:
     if "://" not in location:
         backend = optuna.storages.journal.JournalFileBackend(str(Path(location).resolve()))
         return optuna.storages.JournalStorage(backend)
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
     engine: dict[str, Any] = {}
     if location.startswith("sqlite:"):
         engine["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
     try:
-        return optuna.storages.RDBStorage(location, engine_kwargs=engine)
-    except (IntegrityError, OperationalError):
-        # two workers creating one new database at once: the other one made its tables first
-        return optuna.storages.RDBStorage(location, engine_kwargs=engine)
+        try:
+            return optuna.storages.RDBStorage(location, engine_kwargs=engine)
+        except IntegrityError:
+            # two workers creating one new database at once: the other made its tables first
+            return optuna.storages.RDBStorage(location, engine_kwargs=engine)
+    except (ArgumentError, OperationalError) as error:
+        reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
+        raise ConfigError(
+            f"hydra.sweeper.storage={redact(location)} cannot be opened ({reason}); give a "
+            "database URL (sqlite:////abs/path/optuna.db, postgresql://user@host/db), a "
+            "journal file path, or null (optuna.db in the sweep folder)"
+        ) from None
 
 
 def dashboard_command(location: str) -> str:
