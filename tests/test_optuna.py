@@ -202,3 +202,27 @@ def test_two_workers_share_one_study_and_one_leaderboard(tmp_path: Path, mnist_r
     board = build_leaderboard(sweep_dir)
     assert sorted(int(job.name) for job in board.jobs) == [0, 1, 2, 3]
     assert board.counts() == {"completed": 4}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model.pool=max"], "the Optuna search has nothing to search"),
+        (
+            ["model.lr=interval(0.001,0.01)", "hydra.sweeper.storage=nosuchdb://x"],
+            "hydra.sweeper.storage=nosuchdb://x cannot be opened",
+        ),
+        (
+            ["model.lr=interval(0.001,0.01)", "hydra/sweeper/sampler=grid"],
+            "model.lr: the grid sampler takes choice(...) or range(...)",
+        ),
+    ],
+)
+def test_a_bad_search_is_refused_in_one_line(tmp_path: Path, args: list[str], message: str):
+    result = search(tmp_path, tmp_path / "no-data", *args)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lightcnn: error: ")
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep").exists()  # nothing left behind
