@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# `make train` needs only the default install; the tests, sweeps and MLflow need .[dev]
+CORE_STAMP := $(VENV)/.installed-core-stamp
 # Offline machines of this team keep real MNIST in ../shared/datasets; elsewhere MNIST is
 # downloaded into ./data on first use. Set LIGHTCNN_DATA_DIR to use another folder.
 ifneq ($(wildcard ../shared/datasets/MNIST/raw),)
 export LIGHTCNN_DATA_DIR ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: help install train test test-fast lint format docs notebooks tensorboard clean
+.PHONY: help install train test test-fast lint format docs notebooks tensorboard mlflow clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,11 +21,17 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade uv
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e ".[dev]"
-	@touch $(STAMP)
+	@touch $(STAMP) $(CORE_STAMP)
 
-install: $(STAMP)  ## create or refresh the virtualenv in .venv
+$(CORE_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e .
+	@touch $(CORE_STAMP)
 
-train: $(STAMP)  ## train the default experiment (LeNet-5 on MNIST); ARGS="..." adds Hydra overrides
+install: $(STAMP)  ## create or refresh the virtualenv in .venv (everything: tests, sweeps, MLflow)
+
+train: $(CORE_STAMP)  ## train the default experiment (LeNet-5 on MNIST); ARGS="..." adds Hydra overrides
 	$(BIN)/python -m lightcnn.train $(ARGS)
 
 # Test workers (pytest-xdist): one per core, at most 4. Half the suite waits on subprocesses
@@ -56,6 +64,9 @@ notebooks: $(STAMP)  ## run notebooks/*.ipynb top to bottom into logs/notebooks/
 tensorboard: $(STAMP)  ## open TensorBoard on logs/ (the learning curves: #custom_scalars)
 	@echo "Learning curves: http://localhost:6006/#custom_scalars  (IMAGES, HPARAMS: the other tabs)"
 	$(BIN)/tensorboard --logdir logs
+
+mlflow: $(STAMP)  ## open MLflow's UI on the local store of logger=mlflow (logs/mlflow/)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath logs/mlflow/mlflow.db) --port 5000
 
 clean:  ## remove caches and build outputs (keeps .venv, data and logs)
 	rm -rf .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info

@@ -80,9 +80,10 @@ def test_ddp_sim_in_a_multirun_gives_one_directory_per_job(tmp_path: Path, mnist
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert output.count("Starting with 2 processes") == 2  # each job started its own rank 1
-    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0", "1"]
+    jobs = ["0_model.pool-max", "1_model.pool-avg"]
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == sorted(jobs)
     assert not (tmp_path / "logs").exists()  # no rank made a run or sweep of its own
-    for job in ("0", "1"):
+    for job in jobs:
         assert len(checkpoints(sweep_dir / job)) == 2
         assert json.loads((sweep_dir / job / "metrics.json").read_text())["status"] == "completed"
     assert "2 jobs (2 completed)" in (sweep_dir / "leaderboard.md").read_text()

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from lightcnn.core.errors import ConfigError
 from lightcnn.launch.job import Job
 from lightcnn.leaderboard import rebuild
 from lightcnn.rundir.guards import check_run_dir, check_sweep_dir, run_status
+from lightcnn.rundir.layout import JOB_NAME_LIMIT, job_dir_name, job_number
 from lightcnn.rundir.record import write_failure_record
 from lightcnn.sweeps.leaderboard import (
     build_leaderboard,
@@ -184,3 +186,57 @@ def test_files_are_replaced_atomically(sweep: Path) -> None:
     board = build_leaderboard(sweep)
     csv_path, md_path = write_leaderboard(board)
     assert csv_path.read_text() == board.to_csv() and md_path.read_text() == board.to_markdown()
+
+
+def test_job_folders_are_named_by_number_and_swept_values_and_keyed_by_number() -> None:
+    overrides = ["model.pool=max", "seed=1", "trainer.max_epochs=2"]
+    assert job_dir_name(0, overrides, {"model.pool", "seed"}) == "0_model.pool-max_seed-1"
+    assert job_dir_name(3, overrides, None) == "3_model.pool-max_seed-1_trainer.max_epochs-2"
+    assert job_dir_name(4, overrides, set()) == "4"
+    # sampled floats shortened, unsafe characters replaced, the length bounded
+    assert job_dir_name(5, ["model.lr=0.0010134344267417026"], None) == "5_model.lr-0.001013"
+    assert job_dir_name(6, ["data.root='/a b/c'"], None) == "6_data.root--a-b-c"
+    many = [f"model.option_{i}.value=v{i}" for i in range(10)]
+    name = job_dir_name(7, many, None)
+    assert len(name) <= JOB_NAME_LIMIT and name.startswith("7_model.option_0.value-v0")
+    assert job_number(name) == 7 and job_number("7") == 7 and job_number("notes") is None
+    # a job's folder goes back into overrides (resume=, ckpt_path=, DDP's hydra.run.dir=)
+    parser = OverridesParser.create()
+    for folder in ("0_model.pool-max_seed-1", job_dir_name(8, ["model.lr=1e-05"], None)):
+        assert parser.parse_override(f"resume=/sweep/{folder}").value() == f"/sweep/{folder}"
+
+
+def test_a_pruned_trial_and_the_optuna_study_are_on_the_leaderboard(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    (sweep / "0_model.lr-0.01" / ".hydra").mkdir(parents=True)
+    write_job(sweep, 1, ["model.lr=0.01"], completed(0.9, 0.9)).rename(sweep / "1_model.lr-0.01")
+    pruned = {
+        "status": "pruned",
+        "pruned": {"epoch": 2, "metric": "val/acc", "value": 0.31},
+        "history": [{"epoch": 1, "val/acc": 0.2}, {"epoch": 2, "val/acc": 0.31}],
+    }
+    write_job(sweep, 10, ["model.lr=1e-9"], pruned).rename(sweep / "10_model.lr-1e-09")
+    results = {
+        "name": "optuna",
+        "study_name": "lenet5_mnist",
+        "dashboard": "optuna-dashboard sqlite:////x/optuna.db",
+        "trials": {"complete": 1, "pruned": 1},
+        "best_trial": 1,
+        "best_params": {"model.lr": 0.01},
+        "importances": {"model.lr": 1.0},
+    }
+    (sweep / "optimization_results.yaml").write_text(yaml.safe_dump(results))
+    board = build_leaderboard(sweep)
+    assert [(job.name, job.status) for job in board.jobs] == [
+        ("1", "completed"),
+        ("10", "pruned"),
+        ("0", "incomplete"),
+    ]
+    markdown = board.to_markdown()
+    assert "| 10 | 1e-9 |  |  | 2 |  | pruned after epoch 2 (val/acc=0.3100) |" in markdown
+    assert "Study `lenet5_mnist`: 1 complete, 1 pruned; best trial 1 (job 1)." in markdown
+    assert "| model.lr | 1.000 |" in markdown
+    assert "`optuna-dashboard sqlite:////x/optuna.db`" in markdown
+    assert check_sweep_dir(sweep, continues_study=True) is None  # the study goes on there
+    with pytest.raises(ConfigError, match=r"jobs finished \(1, 10\)"):
+        check_sweep_dir(sweep)

@@ -39,6 +39,12 @@ def sweep(tmp_path: Path, mnist_root: Path, *args: str):
     )
 
 
+def job_dir(sweep_dir: Path, number: int) -> Path:
+    """The folder of job ``number`` (its name goes on with the swept values)."""
+    (folder,) = (p for p in sweep_dir.iterdir() if p.name.split("_")[0] == str(number))
+    return folder
+
+
 def rows(sweep_dir: Path) -> list[dict[str, str]]:
     with (sweep_dir / "leaderboard.csv").open() as handle:
         return list(csv.DictReader(handle))
@@ -49,7 +55,9 @@ def test_a_failed_job_keeps_its_row_and_the_sweep_going(tmp_path: Path, mnist_ro
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     sweep_dir = tmp_path / "sweep"
-    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0", "1"]
+    # the folders say what each job tried; the leaderboard keys them by number
+    folders = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir())
+    assert folders == ["0_model.pool-max", "1_model.pool-bogus"]
     table = rows(sweep_dir)
     assert [(r["job"], r["status"], r["best"], r["model.pool"]) for r in table] == [
         ("0", "completed", "True", "max"),
@@ -57,7 +65,7 @@ def test_a_failed_job_keeps_its_row_and_the_sweep_going(tmp_path: Path, mnist_ro
     ]
     assert 0 <= float(table[0]["val/acc"]) <= 1
     assert "model.pool='bogus' is not a LeNet-5 pooling" in table[1]["error"]
-    record = json.loads((sweep_dir / "1" / "metrics.json").read_text())
+    record = json.loads((job_dir(sweep_dir, 1) / "metrics.json").read_text())
     assert record["status"] == "failed" and record["error_type"] == "ConfigError"
     assert "| ★ 1 | 0 | max |" in result.stdout  # the table, printed at the end
     assert output.count("Job 1 failed (the sweep goes on)") == 1
@@ -76,7 +84,7 @@ def test_a_failed_job_keeps_its_row_and_the_sweep_going(tmp_path: Path, mnist_ro
     again = sweep(tmp_path, mnist_root, "model.pool=avg")
     assert again.returncode == 2
     assert "already holds a sweep whose jobs finished (0, 1)" in again.stderr
-    assert json.loads((sweep_dir / "0" / "metrics.json").read_text())["status"] == "completed"
+    assert json.loads((job_dir(sweep_dir, 0) / "metrics.json").read_text())["job"] == 0
 
 
 def test_parallel_seed_sweep_shows_mean_and_std(tmp_path: Path, mnist_root: Path):
@@ -92,6 +100,12 @@ def test_parallel_seed_sweep_shows_mean_and_std(tmp_path: Path, mnist_root: Path
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     sweep_dir = tmp_path / "sweep"
     assert len(rows(sweep_dir)) == 4
+    # each joblib worker named its job folder by the swept keys only (not the fixed overrides)
+    folders = {p.name for p in sweep_dir.iterdir() if p.is_dir()}
+    assert folders == {
+        f"{n}_model.pool-{pool}_seed-{seed}"
+        for n, (pool, seed) in enumerate([("max", 1), ("max", 2), ("avg", 1), ("avg", 2)])
+    }
     assert all(row["status"] == "completed" for row in rows(sweep_dir))
     markdown = (sweep_dir / "leaderboard.md").read_text()
     for pool in ("max", "avg"):
@@ -103,13 +117,13 @@ def test_parallel_seed_sweep_shows_mean_and_std(tmp_path: Path, mnist_root: Path
     if "OMP_NUM_THREADS" not in os.environ:
         threads = max(1, joblib.cpu_count() // 2)
         for job in range(4):
-            log = (sweep_dir / str(job) / "train.log").read_text()
+            log = (job_dir(sweep_dir, job) / "train.log").read_text()
             assert f"Parallel job {job} on CPU with {threads} torch thread(s)" in log
 
 
 def test_optuna_goes_on_past_a_diverging_trial(tmp_path: Path, mnist_root: Path):
-    """One trial diverges (NaN): it is recorded as failed, scores -inf, and the search ends
-    normally with its best parameters (Optuna itself crashes on a NaN or None objective)."""
+    """One trial diverges (NaN): it is recorded as failed (FAIL in the study, which Optuna's
+    samplers skip), and the search ends normally with its best parameters."""
     result = sweep(
         tmp_path,
         mnist_root,
@@ -129,6 +143,7 @@ def test_optuna_goes_on_past_a_diverging_trial(tmp_path: Path, mnist_root: Path)
     best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert best["best_params"]["model.lr"] in (0.003, 0.01)
     assert "(Optuna)" in (sweep_dir / "leaderboard.md").read_text()
+    assert best["trials"] == {"complete": 2, "fail": 1}
     for crash in ("Values were told", "No trials are completed yet", "Traceback"):
         assert crash not in output
 
@@ -138,5 +153,5 @@ def test_submitit_local_runs_a_job(tmp_path: Path, mnist_root: Path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     sweep_dir = tmp_path / "sweep"
     assert [row["status"] for row in rows(sweep_dir)] == ["completed"]
-    assert (sweep_dir / "0" / "checkpoints" / "last.ckpt").is_file()
+    assert (sweep_dir / "0" / "checkpoints" / "last.ckpt").is_file()  # nothing swept: "0"
     assert list((sweep_dir / ".submitit").glob("*/*_0_log.out"))  # ran as a submitit job

@@ -56,7 +56,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         job.record_failure(error)
         if job.in_sweep:
             if job.rank == 0:
-                log.error("Job %s failed (the sweep goes on): %s", job.run_dir.name, error)
+                log.error("Job %s failed (the sweep goes on): %s", job.name, error)
             return job.worst
         if job.rank == 0:
             log_to_file(log, logging.ERROR, str(error))  # the console gets the one line below
@@ -69,7 +69,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         job.record_failure(error)
         if not job.in_sweep:
             raise
-        log.exception("Job %s failed (the sweep goes on)", job.run_dir.name)
+        log.exception("Job %s failed (the sweep goes on)", job.name)
         return job.worst
     return job.objective(metrics)
 

@@ -1,7 +1,8 @@
 """Where the Hydra configs live, and the OmegaConf resolvers they use: ``lightcnn.root`` (the
 checkout or the current directory), ``lightcnn.unique`` (a random suffix that keeps run and sweep
-directory names apart when two start in the same second) and ``lightcnn.run_dir`` (the run a
-checkpoint belongs to).
+directory names apart when two start in the same second), ``lightcnn.run_dir`` (the run a
+checkpoint belongs to), ``lightcnn.job_dir`` (a sweep job's folder: its number and swept values)
+and ``lightcnn.experiment`` (the MLflow experiment of a run: its sweep's folder, or its task).
 
 ``conf/`` sits at the repository root. A wheel ships it as ``lightcnn/conf`` (hatch
 force-include), so the package finds it in a non-editable install as well as in a checkout.
@@ -9,10 +10,16 @@ force-include), so the package finds it in a non-editable install as well as in 
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import OmegaConf
+
+from lightcnn.rundir.layout import job_dir_name
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/lightcnn, or site-packages/lightcnn
 
@@ -66,3 +73,39 @@ def run_dir_of(ckpt_path: str | Path) -> Path:
 if not OmegaConf.has_resolver("lightcnn.run_dir"):
     # ${lightcnn.run_dir:${ckpt_path}}: eval's report folder goes under the checkpoint's run
     OmegaConf.register_new_resolver("lightcnn.run_dir", lambda path: str(run_dir_of(path)))
+
+
+#: the keys a sweep varies, comma-separated: set by the launching process
+#: (``launch/hydra_callbacks.py``), inherited by its jobs in any process a launcher starts
+SWEPT_KEYS_ENV = "LIGHTCNN_SWEPT_KEYS"
+
+
+def job_dir(number: int | str, overrides: Iterable[str]) -> str:
+    """A sweep job's folder name (``hydra.sweep.subdir``): its number and the values of the
+    keys the sweep varies (every override of the job when they are not known).
+
+    Args:
+        number: the job's number (an Optuna trial's number, else Hydra's job number).
+        overrides: the job's overrides (``hydra.overrides.task``).
+    """
+    swept = os.environ.get(SWEPT_KEYS_ENV)
+    keys = None if swept is None else set(filter(None, swept.split(",")))
+    return job_dir_name(number, list(overrides), keys)
+
+
+def experiment_name(single: str) -> str:
+    """The MLflow experiment of this job: its sweep folder's name (every job of a sweep in one
+    experiment), else ``single``.
+
+    Args:
+        single: the experiment of a single run (``${task_name}``: ``train``).
+    """
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return Path(HydraConfig.get().sweep.dir).name
+    return str(single)
+
+
+if not OmegaConf.has_resolver("lightcnn.job_dir"):
+    OmegaConf.register_new_resolver("lightcnn.job_dir", job_dir)
+if not OmegaConf.has_resolver("lightcnn.experiment"):
+    OmegaConf.register_new_resolver("lightcnn.experiment", experiment_name)

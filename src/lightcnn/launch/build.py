@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
@@ -24,6 +25,7 @@ from lightcnn.callbacks import (
     EpochLog,
     EpochSeed,
     NonFiniteLossGuard,
+    OptunaPruning,
     SameConfigOnEveryRank,
     TrainingHistory,
 )
@@ -31,10 +33,12 @@ from lightcnn.core.errors import CheckpointError, LightcnnError
 from lightcnn.core.io import atomic_path
 from lightcnn.data.module import ImageDataModule
 from lightcnn.launch.console import interactive, job_logging_config
+from lightcnn.launch.distributed import global_rank
 from lightcnn.launch.spawned_console import SpawnedConsole
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.models import input_requirement
 from lightcnn.rundir.checkpoints import load_weights_only
+from lightcnn.sweeps.study import load_job_trial
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:
@@ -82,6 +86,25 @@ def build_loggers(cfg: DictConfig | None) -> list[Logger]:
     return [build(node) for node in (cfg or {}).values() if node and "_target_" in node]
 
 
+def build_trial_callbacks(cfg: DictConfig) -> list[L.Callback]:
+    """:class:`OptunaPruning` when this job runs a trial of an Optuna search (the sweeper set
+    ``hydra.sweeper.trial``), reporting the sweep's ``optimized_metric``; else nothing.
+
+    Args:
+        cfg: the composed ``train`` config.
+    """
+    if not HydraConfig.initialized():
+        return []
+    hydra = HydraConfig.get()
+    if OmegaConf.select(hydra, "sweeper.trial", default=None) is None:
+        return []
+    trial = None
+    if global_rank() == 0:  # one reporter; the other DDP ranks follow its decision
+        pruner = build(hydra.sweeper.pruner)
+        trial = load_job_trial(hydra.sweeper, Path(hydra.sweep.dir), pruner)
+    return [OptunaPruning(trial, str(cfg.get("optimized_metric") or "val/acc"))]
+
+
 def build_trainer(
     cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None, attempt: int = 0
 ) -> tuple[L.Trainer, list[Logger]]:
@@ -98,6 +121,7 @@ def build_trainer(
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
         TrainingHistory(attempt),
+        *build_trial_callbacks(cfg),
         *(extra_callbacks or []),
     ]
     trainer = build(

@@ -29,6 +29,8 @@ NOISE: tuple[tuple[str, str], ...] = (
     ("lightning.pytorch.utilities.rank_zero", "Trainer already configured with model summary"),
     ("lightning.pytorch.utilities.rank_zero", "TPU available: False"),
     ("lightning.pytorch.utilities.rank_zero", "Loading `train_dataloader` to estimate"),
+    # a warning for what is normal: the first run of an experiment creates it
+    ("lightning.pytorch.loggers.mlflow", "Experiment with name"),
 )
 
 # (message regex, category, module regex) of warnings Lightning's own code raises that say

@@ -1,5 +1,8 @@
 """A training run: fit, validate and test the best checkpoint, write the run directory.
 
+A trial of an Optuna search that its pruner stopped (``callbacks/optuna_pruning.py``) is not
+tested: its ``metrics.json`` says ``pruned``, with the epoch it reached and the value reported.
+
 Imported lazily by ``lightcnn.train`` so that config errors are reported before Lightning loads;
 the config was checked before (``config/validation.py:check_train_config``), so nothing here
 checks it again.
@@ -14,10 +17,11 @@ from typing import Any
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, open_dict
 
-from lightcnn.callbacks import RecordPredictions, TrainingHistory
+from lightcnn.callbacks import OptunaPruning, RecordPredictions, TrainingHistory
 from lightcnn.core.clock import seconds_since_start
 from lightcnn.core.io import write_json
 from lightcnn.data.module import ImageDataModule
@@ -27,9 +31,10 @@ from lightcnn.launch.console import configure_console
 from lightcnn.launch.distributed import global_rank
 from lightcnn.launch.hparams import log_final_hparams
 from lightcnn.launch.job import hydra_command
+from lightcnn.launch.tracking import log_choices, log_record
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.rundir.checkpoints import load_network_weights, load_weights_only
-from lightcnn.rundir.layout import COMPLETED, LAST, METRICS, REPORT_DIR
+from lightcnn.rundir.layout import COMPLETED, LAST, METRICS, PRUNED, REPORT_DIR, job_number
 from lightcnn.rundir.record import Attempt, read_attempts
 
 log = logging.getLogger("lightcnn")
@@ -75,20 +80,35 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         )
     attempt = start_attempt(cfg, run_dir)
     trainer, loggers = build_trainer(cfg, attempt=attempt.number)
+    log_choices(loggers, cfg)
     history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
+    pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
+    pruned = None
     try:
         fit(cfg, trainer, model, datamodule, run_dir, attempt, history)
         if not history.epochs and (run_dir / LAST).is_file():  # ddp_spawn: kept in the workers
             state = load_weights_only(run_dir / LAST)["callbacks"][history.state_key]
             history.load_state_dict(state)
-        metrics = test_best(cfg, trainer, model, datamodule, run_dir, history)
+        pruned = pruning.pruned if pruning is not None else None
+        if pruned is None:
+            metrics = test_best(cfg, trainer, model, datamodule, run_dir, history)
+        else:
+            metrics = {"seed": cfg.seed, "ckpt_path": None, "run_dir": str(run_dir)}
+            log.info(
+                "Pruned after epoch %d (%s=%s): hopeless next to the study's earlier trials",
+                pruned["epoch"],
+                pruned["metric"],
+                f"{pruned['value']:.4f}" if pruned["value"] is not None else "?",
+            )
     except BaseException as error:
         if not isinstance(error, SystemExit):  # interruptions are recorded by fit()
             attempt.finish("failed", history.ran, error=str(error) or type(error).__name__)
         raise
-    attempt.finish("completed", history.ran or history.epochs_of(attempt.number))
+    outcome = COMPLETED if pruned is None else PRUNED
+    attempt.finish(outcome, history.ran or history.epochs_of(attempt.number))
     metrics |= {
-        "status": COMPLETED,
+        "status": outcome,
+        **({PRUNED: pruned} if pruned is not None else {}),
         # the history of every epoch, resumed ones included (checkpoints carry it)
         "history": list(history.epochs),
         "time_to_val_acc_s": history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS),
@@ -97,9 +117,12 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if cfg.get("init_from"):
         metrics["init_from"] = cfg.init_from
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        metrics["job"] = job_number(run_dir.name)  # the sweep's key (the folder adds values)
     if trainer.is_global_zero:  # one record per run, also under DDP
         write_json(run_dir / METRICS, metrics)
     log_final_hparams(loggers, cfg, metrics, step=trainer.global_step)
+    log_record(loggers, metrics, run_dir)
     log.info("Run directory: %s", run_dir)
     return metrics, {"datamodule": datamodule, "model": model, "trainer": trainer}
 

@@ -2,22 +2,27 @@
 leaderboard after a sweep.
 
 A typo costs one error line and leaves nothing behind: no run directory with a half-written
-config, and no finished run or sweep overwritten. Lightning is not imported here.
+config, and no finished run or sweep overwritten (an Optuna search continues its own study in
+its folder). Lightning is not imported here.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
+from lightcnn.config.location import SWEPT_KEYS_ENV
 from lightcnn.config.validation import check_train_config
 from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, is_int, report
 from lightcnn.rundir.guards import (
@@ -26,7 +31,9 @@ from lightcnn.rundir.guards import (
     check_sweep_dir,
     ensure_writable,
 )
+from lightcnn.rundir.layout import STUDY_FILE
 from lightcnn.sweeps.leaderboard import build_leaderboard, write_leaderboard
+from lightcnn.sweeps.study import study_name
 
 PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
 
@@ -60,18 +67,60 @@ class CheckBeforeRun(Callback):
             check_launcher(config)
             if self.protect_run_dir:
                 sweep_dir = Path(config.hydra.sweep.dir)
-                check_sweep_dir(sweep_dir)
+                check_sweep_dir(sweep_dir, continues_study=continues_study(config, sweep_dir))
                 ensure_writable(sweep_dir, PLACES)
+            # each job's folder names these keys' values (config/location.py:job_dir); the
+            # jobs inherit the variable in whatever process a launcher starts them
+            os.environ[SWEPT_KEYS_ENV] = ",".join(swept_keys(config))
 
 
 @contextmanager
-def refused_in_one_line() -> Iterator[None]:
-    """Print a lightcnn error raised inside as one line and exit with status 2."""
+def refused_in_one_line(cleanup: Callable[[], None] | None = None) -> Iterator[None]:
+    """Print a lightcnn error raised inside as one line and exit with status 2.
+
+    Args:
+        cleanup: called first, to remove what the refused command made (an empty folder).
+    """
     try:
         yield
     except LightcnnError as error:
+        if cleanup is not None:
+            cleanup()
         report(error)
         sys.exit(EXIT_USER_ERROR)
+
+
+def swept_keys(config: DictConfig) -> list[str]:
+    """The keys a multirun varies: its sweep overrides (``model.pool=max,avg``,
+    ``choice(...)``, ``interval(...)``) and the sweeper's ``params``."""
+    params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+    lines = [f"{key}={value}" for key, value in params.items()]
+    lines += list(config.hydra.overrides.task)
+    keys: list[str] = []
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.get_key_element()
+        if override.is_sweep_override() and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def continues_study(config: DictConfig, sweep_dir: Path) -> bool:
+    """Whether this multirun is lightcnn's Optuna search continuing the study its folder holds:
+    the same study (``multirun.yaml``), stored in the folder (``optuna.db``) or at the same
+    ``storage``."""
+    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
+    saved = sweep_dir / "multirun.yaml"
+    if not target.endswith("lightcnn.optuna_sweeper.OptunaSweeper") or not saved.is_file():
+        return False
+    earlier = (yaml.safe_load(saved.read_text()) or {}).get("hydra", {}).get("sweeper", {})
+    sweeper = config.hydra.sweeper
+    same_study = study_name(earlier.get("study_name"), sweep_dir) == study_name(
+        sweeper.study_name, sweep_dir
+    )
+    stored = earlier.get("storage") == sweeper.storage
+    if sweeper.storage is None:
+        stored = stored and (sweep_dir / STUDY_FILE).is_file()
+    return same_study and stored
 
 
 def check_launcher(config: DictConfig) -> None:

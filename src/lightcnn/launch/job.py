@@ -30,7 +30,7 @@ from lightcnn.core.clock import seconds_since_start, start_clock
 from lightcnn.launch.distributed import global_rank, lightning_hydra_relaunch
 from lightcnn.launch.parallel import place_parallel_job
 from lightcnn.rundir.guards import discard_unused_run_dir, is_unused_run_dir
-from lightcnn.rundir.layout import LAST
+from lightcnn.rundir.layout import LAST, job_number
 from lightcnn.rundir.record import write_failure_record
 from lightcnn.sweeps.leaderboard import finite, metric_direction, worst_value
 
@@ -73,6 +73,12 @@ class Job:
             seed=cfg.get("seed"),
             continuing=bool(cfg.get("resume")),
         )
+
+    @property
+    def name(self) -> str:
+        """The job's number in its sweep (its folder's name goes on with the swept values)."""
+        number = job_number(self.run_dir.name)
+        return self.run_dir.name if number is None else str(number)
 
     @property
     def rank(self) -> int:

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from lightcnn.core.errors import ConfigError, RunDirError
-from lightcnn.rundir.layout import COMPLETED, METRICS, PREDICTIONS
+from lightcnn.rundir.layout import COMPLETED, METRICS, PREDICTIONS, job_number
 
 
 def ensure_writable(folder: Path, option: str) -> None:
@@ -51,16 +51,20 @@ def check_run_dir(run_dir: Path, resuming: bool) -> None:
         )
 
 
-def check_sweep_dir(sweep_dir: Path) -> None:
+def check_sweep_dir(sweep_dir: Path, continues_study: bool = False) -> None:
     """Refuse to start a sweep in a folder whose jobs have finished: the new jobs would take
-    their numbers, and so their directories.
+    their numbers, and so their directories. An Optuna search continuing the study stored
+    there is the exception: its new trials take the numbers after the old ones.
 
     Args:
         sweep_dir: the sweep directory Hydra is about to use.
+        continues_study: whether the sweep continues the Optuna study of that folder.
     """
-    if not sweep_dir.is_dir():
+    if not sweep_dir.is_dir() or continues_study:
         return
-    done = sorted(p.name for p in sweep_dir.iterdir() if (p / METRICS).is_file())
+    finished = [p.name for p in sweep_dir.iterdir() if (p / METRICS).is_file()]
+    numbers = sorted(n for n in map(job_number, finished) if n is not None)
+    done = [str(n) for n in numbers] + sorted(n for n in finished if job_number(n) is None)
     if done:
         jobs = ", ".join(done[:5]) + (", ..." if len(done) > 5 else "")
         raise ConfigError(

@@ -2,13 +2,16 @@
 
 The jobs of a multirun may run in this process, in joblib workers or on SLURM nodes, so nothing
 comes back in memory: every job directory holds ``.hydra/overrides.yaml`` (what it ran) and
-``metrics.json`` (what it reached, or, with ``status: failed``, why it stopped). A job folder
-without ``metrics.json`` is ``incomplete``: interrupted, killed, or still running.
+``metrics.json`` (what it reached, or, with ``status: failed``, why it stopped; ``pruned``: the
+epoch at which an Optuna pruner stopped it). A job folder without ``metrics.json`` is
+``incomplete``: interrupted, killed, or still running. Jobs are keyed by number, the start of
+their folder's name (``3_model.pool-max_seed-1``: job 3).
 
 The table is sorted by the sweep's optimized metric with the best job marked; jobs that differ
 only by ``seed`` are also aggregated as mean ± std (sample standard deviation) over their seeds.
-Written as ``leaderboard.csv`` (full precision, one column per swept key) and
-``leaderboard.md``.
+An Optuna search adds its study's view (``optimization_results.yaml``): the best trial, the
+parameter importances and the optuna-dashboard command. Written as ``leaderboard.csv`` (full
+precision, one column per swept key) and ``leaderboard.md``.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ import yaml
 
 from lightcnn.core.errors import ConfigError
 from lightcnn.core.io import write_text
-from lightcnn.rundir.layout import COMPLETED, FAILED, METRICS
+from lightcnn.rundir.layout import COMPLETED, FAILED, METRICS, PRUNED, job_number, short_number
 from lightcnn.rundir.layout import REPORTED_METRICS as REPORTED
 
 CSV_NAME, MARKDOWN_NAME = "leaderboard.csv", "leaderboard.md"
+#: what an Optuna search writes into its sweep folder (``lightcnn.sweeps.optuna_search``)
+OPTUNA_RESULTS = "optimization_results.yaml"
 #: a job folder without metrics.json: still running, or killed before it could write one
 INCOMPLETE = "incomplete"
 DIRECTIONS = ("maximize", "minimize")
@@ -75,10 +80,11 @@ class JobResult:
     """One job of a sweep, as its directory records it.
 
     Args:
-        name: the job's folder name (Hydra's job number by default).
+        name: the job's number (its folder's name without the swept values, which the
+            overrides hold), or the folder's whole name when it has no number.
         run_dir: the job's directory.
         overrides: its command-line overrides (``key → value``), sweep values included.
-        status: ``completed``, ``failed`` or ``incomplete``.
+        status: ``completed``, ``failed``, ``pruned`` or ``incomplete``.
         metrics: the content of its ``metrics.json`` (empty when there is none).
     """
 
@@ -105,6 +111,18 @@ class JobResult:
     def error(self) -> str:
         return str(self.metrics.get("error") or "")
 
+    @property
+    def described_status(self) -> str:
+        """The status, with why a job failed or where it was pruned."""
+        if self.status == FAILED:
+            return f"failed: {_short(self.error)}"
+        pruned = self.metrics.get(PRUNED)
+        if self.status == PRUNED and isinstance(pruned, dict):
+            value = finite(pruned.get("value"))
+            reached = f" ({pruned.get('metric')}={value:.4f})" if value is not None else ""
+            return f"pruned after epoch {pruned.get('epoch')}{reached}"
+        return self.status
+
 
 def read_job(run_dir: Path) -> JobResult:
     """Read one job directory (``.hydra/overrides.yaml`` and ``metrics.json``)."""
@@ -122,13 +140,19 @@ def read_job(run_dir: Path) -> JobResult:
             status = metrics.get("status", COMPLETED)
         except ValueError as error:
             metrics, status = {"error": f"unreadable {METRICS}: {error}"}, FAILED
-    return JobResult(run_dir.name, run_dir, overrides, status, metrics)
+    number = job_number(run_dir.name)
+    name = run_dir.name if number is None else str(number)
+    return JobResult(name, run_dir, overrides, status, metrics)
 
 
 def find_jobs(sweep_dir: Path) -> list[JobResult]:
     """Every job directory of a sweep (a folder holding ``.hydra/``), in job order."""
-    folders = [p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()]
-    folders.sort(key=lambda p: (0, int(p.name), "") if p.name.isdigit() else (1, 0, p.name))
+
+    def order(folder: Path) -> tuple[int, int, str]:
+        number = job_number(folder.name)
+        return (1, 0, folder.name) if number is None else (0, number, "")
+
+    folders = sorted((p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()), key=order)
     return [read_job(folder) for folder in folders]
 
 
@@ -171,6 +195,8 @@ class Leaderboard:
         swept: the override keys whose values differ between jobs, in first-seen order.
         common: the overrides every job shares.
         best_params: Optuna's best parameters (``optimization_results.yaml``), if written.
+        study: the rest of what the Optuna search wrote there (the best trial, importances,
+            the dashboard command), if anything.
     """
 
     sweep_dir: Path
@@ -180,6 +206,7 @@ class Leaderboard:
     swept: list[str]
     common: dict[str, str]
     best_params: dict[str, Any] | None = None
+    study: dict[str, Any] = field(default_factory=dict)
 
     @property
     def best(self) -> JobResult | None:
@@ -267,17 +294,16 @@ class Leaderboard:
         lines += ["", *_table(header)]
         for rank, job in self._ranked():
             mark = f"★ {rank}" if job is self.best else str(rank or "")
-            status = job.status if job.status != FAILED else f"failed: {_short(job.error)}"
             lines.append(
                 _row(
                     [
                         mark,
                         job.name,
-                        *(_short_value(job.overrides.get(key, "")) for key in self.swept),
+                        *(short_number(job.overrides.get(key, "")) for key in self.swept),
                         *(_number(job.metrics.get(m), 4) for m in metrics),
                         _number(job.epochs, 0),
                         _number(job.wall_time_s, 1),
-                        status,
+                        job.described_status,
                     ]
                 )
             )
@@ -292,7 +318,7 @@ class Leaderboard:
                 lines.append(
                     _row(
                         [
-                            *map(_short_value, group.overrides.values()),
+                            *map(short_number, group.overrides.values()),
                             count,
                             *(_stats(group.values(m), 4) for m in metrics),
                             _stats(group.wall_times(), 1),
@@ -313,7 +339,31 @@ class Leaderboard:
                     f"\n{self.metric}={best.value(self.metric):.4f} in job {best.name}: "
                     f"`{best.run_dir}`"
                 )
+        lines += self._study_lines()
         return "\n".join(lines) + "\n"
+
+    def _study_lines(self) -> list[str]:
+        """The Optuna study: its trials by state, the best trial, the parameter importances
+        and the dashboard command."""
+        study = self.study
+        if not study:
+            return []
+        counts = ", ".join(f"{n} {state}" for state, n in (study.get("trials") or {}).items())
+        lines = ["", "## Optuna study", ""]
+        line = f"Study `{study.get('study_name')}`" + (f": {counts}" if counts else "")
+        if study.get("best_trial") is not None:
+            line += f"; best trial {study['best_trial']} (job {study['best_trial']})"
+        lines.append(line + ".")
+        importances = study.get("importances")
+        if importances:
+            lines += ["", "Parameter importances (PED-ANOVA, Optuna):", ""]
+            lines += _table(["parameter", "importance"])
+            lines += [_row([key, f"{value:.3f}"]) for key, value in importances.items()]
+        else:
+            lines += ["", "Parameter importances: shown once enough trials have completed."]
+        if study.get("dashboard"):
+            lines += ["", f"Open the study: `{study['dashboard']}` (pip install optuna-dashboard)"]
+        return lines
 
     def _ranked(self) -> list[tuple[int | None, JobResult]]:
         ranked, rank = [], 0
@@ -333,16 +383,6 @@ def _plain(value: Any) -> Any:
 def _short(text: str, limit: int = 140) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _short_value(value: str) -> str:
-    """A sampled float (``0.0010134344267417026``) to 4 significant digits; other values as
-    they are. The CSV and the best parameters keep every digit."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return f"{number:.4g}" if "." in value and len(value) > 8 else value
 
 
 def _number(value: Any, digits: int) -> str:
@@ -393,19 +433,26 @@ def build_leaderboard(
     swept = [k for k in keys if len({job.overrides.get(k) for job in jobs}) > 1]
     common = {k: jobs[0].overrides[k] for k in keys if k not in swept} if jobs else {}
     sign = -1.0 if direction == "maximize" else 1.0
-    status_order = {COMPLETED: 0, FAILED: 1}
+    status_order = {COMPLETED: 0, PRUNED: 1, FAILED: 2}
 
     def order(job: JobResult) -> tuple[int, int, float]:
         value = job.value(metric)
         key = 0.0 if value is None else sign * value
-        return (value is None, status_order.get(job.status, 2), key)
+        return (value is None, status_order.get(job.status, 3), key)
 
-    best_params = None
-    results = sweep_dir / "optimization_results.yaml"
+    study: dict[str, Any] = {}
+    results = sweep_dir / OPTUNA_RESULTS
     if results.is_file():
-        best_params = (yaml.safe_load(results.read_text()) or {}).get("best_params")
+        study = yaml.safe_load(results.read_text()) or {}
     return Leaderboard(
-        sweep_dir, metric, direction, sorted(jobs, key=order), swept, common, best_params
+        sweep_dir,
+        metric,
+        direction,
+        sorted(jobs, key=order),
+        swept,
+        common,
+        study.get("best_params"),
+        study if "study_name" in study else {},
     )
 
 
