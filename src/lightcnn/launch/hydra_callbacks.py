@@ -1,8 +1,11 @@
-"""Hydra callbacks: checks before a job's directory exists (train, eval, predict), and the
-leaderboard after a sweep.
+"""Hydra callbacks: checks before a job's directory exists (train, eval, predict), the lock
+that keeps one writer per directory, and the leaderboard after a sweep.
 
 A typo costs one error line and leaves nothing behind: no run directory with a half-written
-config, and no finished run or sweep overwritten. Lightning is not imported here.
+config, and no finished run or sweep overwritten. A run, a sweep and an eval or predict job
+hold their folder's lock (``rundir/lock.py``) from before Hydra writes there to their end: a
+second process writing there is refused in one line naming the holder. Lightning is not
+imported here.
 """
 
 from __future__ import annotations
@@ -20,15 +23,20 @@ from omegaconf import DictConfig, OmegaConf
 from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
 from lightcnn.config.validation import check_train_config
 from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, is_int, report
+from lightcnn.launch.distributed import started_as_other_rank
 from lightcnn.rundir.guards import (
     check_result_folder,
     check_run_dir,
     check_sweep_dir,
     ensure_writable,
 )
+from lightcnn.rundir.lock import DirectoryLock, check_not_held, hold
+from lightcnn.rundir.resume import RESUME_LATER
 from lightcnn.sweeps.leaderboard import build_leaderboard, write_leaderboard
 
 PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
+# what a user refused by a folder's lock can do
+WAIT_OR_ELSEWHERE = "wait for it to end, or choose another {option}"
 
 
 class CheckBeforeRun(Callback):
@@ -45,23 +53,44 @@ class CheckBeforeRun(Callback):
 
     def __init__(self, protect_run_dir: bool = True) -> None:
         self.protect_run_dir = protect_run_dir
+        self.lock: DirectoryLock | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(config.hydra.run.dir)
+        resuming = bool(config.get("resume"))
+        # DDP ranks that Lightning (or torchrun, srun) started run in rank 0's directory
+        writer = self.protect_run_dir and not started_as_other_rank()
+        hint = RESUME_LATER if resuming else WAIT_OR_ELSEWHERE.format(option="hydra.run.dir")
         with refused_in_one_line():
-            if self.protect_run_dir:
-                check_run_dir(run_dir, resuming=bool(config.get("resume")))
+            if writer:
+                check_not_held(run_dir, hint)
+                check_run_dir(run_dir, resuming=resuming)
             check_train_config(config)
-            if self.protect_run_dir:
+            if writer:
                 ensure_writable(run_dir, PLACES)  # creates it, as Hydra does next
+                self.lock = hold(run_dir, hint)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._release()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         with refused_in_one_line():
             check_launcher(config)
             if self.protect_run_dir:
                 sweep_dir = Path(config.hydra.sweep.dir)
+                hint = WAIT_OR_ELSEWHERE.format(option="hydra.sweep.dir")
+                check_not_held(sweep_dir, hint)
                 check_sweep_dir(sweep_dir)
                 ensure_writable(sweep_dir, PLACES)
+                self.lock = hold(sweep_dir, hint)  # each job holds its own folder too
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._release()  # after the leaderboard: Hydra calls end hooks in reverse order
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 @contextmanager
@@ -121,9 +150,15 @@ class CheckCheckpointJob(Callback):
 
     def __init__(self, command: str) -> None:
         self.command = command
+        self.lock: DirectoryLock | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, protect=True)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         # a multirun (-m ckpt_path=a.ckpt,b.ckpt) has its values only per job
@@ -131,7 +166,12 @@ class CheckCheckpointJob(Callback):
             self._check(config, protect=False)
 
     def _check(self, config: DictConfig, protect: bool) -> None:
+        folder = Path(config.hydra.run.dir)
+        hint = WAIT_OR_ELSEWHERE.format(option="hydra.run.dir")
         with refused_in_one_line():
+            if protect:
+                check_not_held(folder, hint)
             validate_checkpoint_job(config, self.command)
             if protect:
-                check_result_folder(Path(config.hydra.run.dir), self.command)
+                check_result_folder(folder, self.command)
+                self.lock = hold(folder, hint)  # creates it, as Hydra does next

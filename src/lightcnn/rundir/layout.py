@@ -3,8 +3,8 @@
 A run directory holds ``.hydra/`` (what it was trained with; each ``resume=`` adds
 ``.hydra/resumes/<n>/``), ``checkpoints/`` (the best and ``last.ckpt``), ``tensorboard/``,
 ``report/``, ``train.log`` and, written last, ``metrics.json``: its presence marks a finished
-run, completed or failed (:data:`STATUSES`). The leaderboard, eval and the guards read these
-names from here.
+run, completed or failed (:data:`STATUSES`). ``.lock`` is held by the one process writing the
+directory (``rundir/lock.py``). The leaderboard, eval and the guards read these names from here.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ PREDICTIONS = "predictions.json"
 COMPLETED, FAILED = "completed", "failed"
 STATUSES = (COMPLETED, FAILED)
 
+#: the file locked by the process that writes a run, sweep or eval/predict folder
+LOCK = ".lock"
+
 #: the final metrics a run reports (``metrics.json``, the leaderboard): what a sweep can optimize
 REPORTED_METRICS = ("val/acc", "val/loss", "test/acc", "test/loss")
 
@@ -30,3 +33,9 @@ REPORTED_METRICS = ("val/acc", "val/loss", "test/acc", "test/loss")
 RECORD = Path(".hydra")
 RESUMES = RECORD / "resumes"
 ATTEMPT = "attempt.json"
+
+#: an attempt's ``outcome``: ``running`` until it records its end; an attempt found still
+#: ``running`` by a later ``resume=`` ended without a record (SIGKILL, out of memory, power
+#: loss): that resume records it as ``killed``
+RUNNING, INTERRUPTED, KILLED = "running", "interrupted", "killed"
+OUTCOMES = (RUNNING, COMPLETED, INTERRUPTED, FAILED, KILLED)

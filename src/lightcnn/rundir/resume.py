@@ -13,7 +13,11 @@ from pathlib import Path
 
 from lightcnn.core.errors import ConfigError
 from lightcnn.rundir.layout import LAST, RECORD
+from lightcnn.rundir.lock import check_not_held
 from lightcnn.rundir.record import next_attempt, record_dir, replayed_overrides
+
+#: what a resume refused by the run's lock can do (``rundir/lock.py``)
+RESUME_LATER = "resume it once that process has ended"
 
 
 def expand_resume(argv: list[str]) -> list[str]:
@@ -35,6 +39,7 @@ def expand_resume(argv: list[str]) -> list[str]:
         raise ConfigError(
             f"resume={value}: {run_dir} is not a lightcnn run directory (no {saved.name})"
         )
+    check_not_held(run_dir, RESUME_LATER)  # a run still going: not "nothing to resume"
     if not (run_dir / LAST).is_file():
         raise ConfigError(
             f"resume={value}: {run_dir / LAST} does not exist: the run ended before its first "
