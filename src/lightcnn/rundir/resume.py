@@ -34,12 +34,12 @@ def expand_resume(argv: list[str]) -> list[str]:
     if value in ("", "null"):
         return argv
     run_dir = Path(value).expanduser().resolve()
+    check_not_held(run_dir, RESUME_LATER)  # a run still going (maybe before its .hydra/)
     saved = run_dir / RECORD / "overrides.yaml"
     if not saved.is_file():
         raise ConfigError(
             f"resume={value}: {run_dir} is not a lightcnn run directory (no {saved.name})"
         )
-    check_not_held(run_dir, RESUME_LATER)  # a run still going: not "nothing to resume"
     if not (run_dir / LAST).is_file():
         raise ConfigError(
             f"resume={value}: {run_dir / LAST} does not exist: the run ended before its first "
