@@ -128,6 +128,18 @@ def check_consistent(run_dir: Path) -> list[str]:
     return partials
 
 
+def where_it_stood(run_dir: Path) -> str:
+    """How far a killed run had got, from what it left."""
+    if not (run_dir / ".hydra" / "overrides.yaml").is_file():
+        return "before its record"
+    if (run_dir / METRICS).is_file():
+        return "finished"
+    if not (run_dir / LAST).is_file():
+        return "before the first checkpoint"
+    epoch = torch.load(run_dir / LAST, weights_only=True)["epoch"] + 1
+    return f"after epoch {epoch}'s checkpoint" + (", in the test" if epoch == 3 else "")
+
+
 def resume(run_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return run_cli(f"resume={run_dir}", cwd=run_dir.parent, env=env)
 
@@ -221,7 +233,9 @@ def test_kills_at_fixed_delays_then_resume(
                 with pytest.raises(ConfigError, match="nothing to resume; start it again"):
                     expand_resume(["lightcnn.train", f"resume={run_dir}"])
             outcome = killed_after(train_args(mnist_root, run_dir), tmp_path, seconds)
-        outcomes.append((f"{seconds:.1f} s", outcome, check_consistent(run_dir)))
+        outcomes.append(
+            (f"{seconds:.1f} s", outcome, where_it_stood(run_dir), check_consistent(run_dir))
+        )
         if outcome != "killed":
             break
     if not (run_dir / METRICS).is_file():  # to the end: resumed, or started again
@@ -233,8 +247,8 @@ def test_kills_at_fixed_delays_then_resume(
     assert_like_the_reference(run_dir, reference)
     with capsys.disabled():
         print(f"\n{len(outcomes)} kill points at fixed delays, each consistent:")
-        for delay, outcome, partials in outcomes:
-            print(f"  after {delay}: {outcome}, left {partials or 'no .partial'}")
+        for delay, outcome, stood, partials in outcomes:
+            print(f"  after {delay}: {outcome} {stood}, left {partials or 'no .partial'}")
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,19 @@ PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
 WAIT_OR_ELSEWHERE = "wait for it to end, or choose another {option}"
 
 
-class CheckBeforeRun(Callback):
+class HoldsALock(Callback):
+    """A Hydra callback that locks its job's folder (``rundir/lock.py``) until the run ends;
+    a process that ends otherwise (an error, a kill) loses the lock with its life."""
+
+    lock: DirectoryLock | None = None
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+
+class CheckBeforeRun(HoldsALock):
     """Check a run before Hydra creates its directory: one error line, exit 2, nothing written.
 
     A single run's config is checked here, once (:func:`check_train_config`; ``train`` is told
@@ -53,7 +65,6 @@ class CheckBeforeRun(Callback):
 
     def __init__(self, protect_run_dir: bool = True) -> None:
         self.protect_run_dir = protect_run_dir
-        self.lock: DirectoryLock | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(config.hydra.run.dir)
@@ -71,7 +82,7 @@ class CheckBeforeRun(Callback):
                 self.lock = hold(run_dir, hint)
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._release()
+        self.release()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         with refused_in_one_line():
@@ -85,12 +96,7 @@ class CheckBeforeRun(Callback):
                 self.lock = hold(sweep_dir, hint)  # each job holds its own folder too
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._release()  # after the leaderboard: Hydra calls end hooks in reverse order
-
-    def _release(self) -> None:
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+        self.release()  # after the leaderboard: Hydra calls end hooks in reverse order
 
 
 @contextmanager
@@ -140,7 +146,7 @@ class WriteLeaderboard(Callback):
         print(f"\n{board.to_markdown()}", flush=True)
 
 
-class CheckCheckpointJob(Callback):
+class CheckCheckpointJob(HoldsALock):
     """The ``eval`` and ``predict`` version of :class:`CheckBeforeRun`: the checkpoint is given
     and exists, the options are valid, and the job's folder holds no earlier result.
 
@@ -150,15 +156,12 @@ class CheckCheckpointJob(Callback):
 
     def __init__(self, command: str) -> None:
         self.command = command
-        self.lock: DirectoryLock | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, protect=True)
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+        self.release()
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         # a multirun (-m ckpt_path=a.ckpt,b.ckpt) has its values only per job
