@@ -95,7 +95,7 @@ def record_killed_attempts(run_dir: Path, by_attempt: int) -> list[dict[str, Any
     Returns:
         The updated records.
     """
-    paths = [path for path in attempt_files(run_dir)]
+    paths = attempt_files(run_dir)
     records = [json.loads(path.read_text()) for path in paths]
     found = [(p, r) for p, r in zip(paths, records, strict=True) if r["outcome"] == RUNNING]
     if not found:
