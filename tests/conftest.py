@@ -74,20 +74,23 @@ def input_of(cfg: DictConfig) -> InputSpec:
     return model_input(plain(cfg.model, resolve=True), plain(cfg.data, resolve=True))
 
 
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a subprocess that imports the same ``lightcnn`` as the tests (its
+    folder leads PYTHONPATH), whatever its working directory, plus ``env``."""
+    package_root = str(Path(lightcnn.__file__).resolve().parents[1])
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": python_path, **(env or {})}
+
+
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, module: str = "lightcnn.train"
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m <module> <args>`` in a subprocess and capture its output.
-
-    The subprocess imports the same ``lightcnn`` as the tests (its folder leads PYTHONPATH),
-    whatever ``cwd`` is.
-    """
-    package_root = str(Path(lightcnn.__file__).resolve().parents[1])
-    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    """Run ``python -m <module> <args>`` in a subprocess (:func:`cli_env`) and capture its
+    output."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": python_path, **(env or {})},
+        env=cli_env(env),
         capture_output=True,
         text=True,
         timeout=600,

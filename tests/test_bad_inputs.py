@@ -287,6 +287,33 @@ def test_a_diverging_run_stops_at_the_first_nan_and_keeps_the_last_good_checkpoi
     assert record["last_checkpoint"] == str(last) and "train/loss became" in record["error"]
 
 
+def test_a_run_failing_during_training_keeps_its_directory_with_the_evidence(
+    tmp_path: Path, mnist_root: Path
+) -> None:
+    """model.lr=1e6 diverges within the first epoch, before any checkpoint: the error line, and
+    the directory kept with its log, TensorBoard events and failure record."""
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        f"paths.data_dir={mnist_root}",
+        "data.val_size=100",
+        "data.num_workers=0",
+        "trainer.max_epochs=1",
+        "model.lr=1e6",
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("lightcnn: error: train/loss became") and "no checkpoint" in line
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["error_type"] == "NonFiniteLossError"
+    assert record["last_checkpoint"] is None and record["error"] in line
+    (attempt,) = record["attempts"]
+    assert attempt["outcome"] == "failed" and attempt["training_started"] is True
+    assert "train/loss became" in (run_dir / "train.log").read_text()
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
 class _NanAfter(L.LightningModule):
     """A one-weight model whose loss turns NaN from batch ``bad`` on."""
 

@@ -158,7 +158,7 @@ def test_a_nan_on_another_rank_stops_this_one_too() -> None:
         global_step=5,
         current_epoch=0,
         optimizers=[],
-        checkpoint_callback=None,
+        checkpoint_callbacks=[],
         log_every_n_steps=50,
     )
     module = SimpleNamespace(device=torch.device("cpu"), hparams={"lr": 0.1})

@@ -6,6 +6,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lightcnn.core.errors import NonFiniteLossError
 
@@ -76,8 +77,7 @@ class NonFiniteLossGuard(L.Callback):
         """Raise, naming the step (or the steps after ``since``) and the likely cause."""
         hparams = pl_module.hparams
         lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
-        checkpoint = trainer.checkpoint_callback
-        last = getattr(checkpoint, "last_model_path", "") if checkpoint else ""
+        last = latest_checkpoint(trainer)
         kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
         step = trainer.global_step
         where = f"step {step}" if step - since <= 1 else f"a step in {since + 1}–{step}"
@@ -88,3 +88,16 @@ class NonFiniteLossGuard(L.Callback):
             f"model.lr={hparams.get('lr')}, model.optimizer={hparams.get('optimizer')}): lower "
             f"model.lr or set trainer.gradient_clip_val=1.0"
         )
+
+
+def latest_checkpoint(trainer: L.Trainer) -> str:
+    """The checkpoint of the last finished epoch: the file of a checkpoint callback without a
+    monitor (``last.ckpt``, conf/callbacks/default.yaml) or of one with ``save_last``; "" when
+    none was written."""
+    for callback in trainer.checkpoint_callbacks:
+        if not isinstance(callback, ModelCheckpoint):
+            continue
+        latest = callback.last_model_path or ("" if callback.monitor else callback.best_model_path)
+        if latest:
+            return latest
+    return ""

@@ -1,6 +1,7 @@
-"""DDP inside Hydra runs and sweeps: this process's rank, and the one adapter lightcnn keeps for
-a gap upstream, :func:`lightning_hydra_relaunch` (one run directory and fresh ranks per job).
-No Lightning imported here.
+"""DDP inside Hydra runs and sweeps: this process's rank, whether a launcher started it as one
+of a job's other ranks, and the one adapter lightcnn keeps for a gap upstream,
+:func:`lightning_hydra_relaunch` (one run directory and fresh ranks per job). No Lightning
+imported here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from omegaconf import read_write
 
 # what Lightning's launcher sets in the launching process for its ranks
 DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+# the ranks a launcher gives the processes it starts: Lightning's re-launch (LOCAL_RANK,
+# NODE_RANK), torchrun (RANK too), srun (SLURM_PROCID)
+RANK_ENVIRONMENT = ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID")
 
 
 def global_rank() -> int:
@@ -23,6 +27,18 @@ def global_rank() -> int:
     launcher or from SLURM), else 0 (nothing has been launched yet)."""
     rank_zero = sys.modules.get("lightning.fabric.utilities.rank_zero")
     return int(getattr(rank_zero.rank_zero_only, "rank", 0)) if rank_zero else 0
+
+
+def started_as_other_rank() -> bool:
+    """Whether a launcher started this process as a rank other than 0 of one job: it runs in
+    rank 0's directory, whose lock rank 0 holds, and writes no record (read before Lightning
+    loads, from the environment the launcher set).
+
+    Any of :data:`RANK_ENVIRONMENT` above 0 counts: in a SLURM allocation without ``srun``,
+    Lightning's re-launched rank 1 inherits ``SLURM_PROCID=0`` with ``LOCAL_RANK=1``.
+    """
+    ranks = (os.environ.get(key, "0") for key in RANK_ENVIRONMENT)
+    return any(rank.isdigit() and int(rank) > 0 for rank in ranks)
 
 
 @contextmanager

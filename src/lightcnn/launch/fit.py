@@ -34,8 +34,25 @@ from lightcnn.launch.job import hydra_command
 from lightcnn.launch.tracking import log_choices, log_record
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.rundir.checkpoints import load_network_weights, load_weights_only
-from lightcnn.rundir.layout import COMPLETED, LAST, METRICS, PRUNED, REPORT_DIR, job_number
-from lightcnn.rundir.record import Attempt, read_attempts
+from lightcnn.rundir.guards import remove_partials
+from lightcnn.rundir.layout import (
+    ATTEMPT,
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    LAST,
+    METRICS,
+    PRUNED,
+    REPORT_DIR,
+    job_number,
+)
+from lightcnn.rundir.record import (
+    Attempt,
+    attempt_of,
+    read_attempts,
+    record_dir,
+    record_killed_attempts,
+)
 
 log = logging.getLogger("lightcnn")
 # metrics.json's time_to_val_acc_s: seconds from process start to the first epoch at each level
@@ -79,7 +96,9 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             trained.get("arch"),
         )
     attempt = start_attempt(cfg, run_dir)
-    trainer, loggers = build_trainer(cfg, attempt=attempt.number)
+    trainer, loggers = build_trainer(
+        cfg, extra_callbacks=[RecordTrainingStart(attempt)], attempt=attempt.number
+    )
     log_choices(loggers, cfg)
     history = next(c for c in trainer.callbacks if isinstance(c, TrainingHistory))
     pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
@@ -102,7 +121,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             )
     except BaseException as error:
         if not isinstance(error, SystemExit):  # interruptions are recorded by fit()
-            attempt.finish("failed", history.ran, error=str(error) or type(error).__name__)
+            attempt.finish(FAILED, history.ran, error=str(error) or type(error).__name__)
         raise
     outcome = COMPLETED if pruned is None else PRUNED
     attempt.finish(outcome, history.ran or history.epochs_of(attempt.number))
@@ -128,16 +147,65 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def start_attempt(cfg: DictConfig, run_dir: Path) -> Attempt:
-    """Record this attempt (the run itself, or a continuation of it) as running."""
+    """Record this attempt (the run itself, or a continuation of it) as running, after what
+    killed processes left: their ``.partial`` files removed, their attempts recorded as killed.
+
+    The run directory's lock is held (``launch/hydra_callbacks.py``): nobody else writes it.
+    """
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    output_subdir = hydra.output_subdir if hydra else None
+    if global_rank() == 0:
+        clear_what_killed_processes_left(run_dir, attempt_of(output_subdir))
     return Attempt(
         run_dir,
-        output_subdir=hydra.output_subdir if hydra else None,
+        output_subdir=output_subdir,
         overrides=list(hydra.overrides.task) if hydra else [],
         continued_from=cfg.get("ckpt_path"),
         init_from=cfg.get("init_from"),
         writes=global_rank() == 0,  # one record, also under DDP
     )
+
+
+def clear_what_killed_processes_left(run_dir: Path, attempt: int) -> None:
+    """Remove the ``.partial`` files of killed writes; record attempts that died unrecorded.
+
+    Args:
+        run_dir: the run directory.
+        attempt: the number of the attempt starting now.
+    """
+    removed = remove_partials(run_dir)
+    if removed:
+        names = ", ".join(str(path.relative_to(run_dir)) for path in removed)
+        log.info("Removed what a killed write left unfinished: %s", names)
+    if attempt == 0:
+        return
+    for killed in record_killed_attempts(run_dir, by_attempt=attempt):
+        epochs = killed["epochs"]
+        trained = ", ".join(str(epoch) for epoch in epochs)
+        proven = f"epoch{'s' if len(epochs) > 1 else ''} {trained}" if epochs else "no epoch"
+        log.warning(
+            "Attempt %s ended without a record (killed, out of memory or power loss): recorded "
+            "in %s as killed; its checkpoints prove %s",
+            killed["attempt"],
+            record_dir(killed["attempt"]) / ATTEMPT,
+            proven,
+        )
+
+
+class RecordTrainingStart(L.Callback):
+    """Record in the attempt that training started: from then on a failure keeps the run
+    directory, with its log, TensorBoard events and failure record (``launch/job.py``).
+
+    Args:
+        attempt: this process's attempt.
+    """
+
+    def __init__(self, attempt: Attempt) -> None:
+        self.attempt = attempt
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:  # rank 0 writes the record (the spawned one: ddp_spawn)
+            self.attempt.training_starts()
 
 
 def fit(
@@ -159,7 +227,7 @@ def fit(
         # Lightning turns Ctrl-C and SIGTERM into SystemExit after the current batch.
         if not trainer.interrupted:
             raise
-        attempt.finish("interrupted", history.ran)
+        attempt.finish(INTERRUPTED, history.ran)
         explain_interruption(trainer, run_dir)
         sys.exit(143 if isinstance(stop, SIGTERMException) else 130)
 

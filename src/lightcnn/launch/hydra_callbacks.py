@@ -1,9 +1,13 @@
-"""Hydra callbacks: checks before a job's directory exists (train, eval, predict), and the
-leaderboard after a sweep.
+"""Hydra callbacks: checks before a job's directory exists (train, eval, predict), the lock
+that keeps one writer per directory, and the leaderboard after a sweep.
 
 A typo costs one error line and leaves nothing behind: no run directory with a half-written
 config, and no finished run or sweep overwritten (an Optuna search continues its own study in
-its folder). Lightning is not imported here.
+its folder). A run, a sweep and an eval or predict job hold their folder's lock
+(``rundir/lock.py``) from before Hydra writes there to their end: a second process writing
+there is refused in one line naming the holder. An Optuna search's workers share their sweep
+folder (its study gives each trial its own number and folder); each job locks its own folder.
+Lightning is not imported here.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from lightcnn.config.checkpoint_jobs import validate_checkpoint_job
 from lightcnn.config.location import SWEPT_KEYS_ENV
 from lightcnn.config.validation import check_train_config
 from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, is_int, report
+from lightcnn.launch.distributed import started_as_other_rank
 from lightcnn.rundir.guards import (
     check_result_folder,
     check_run_dir,
@@ -32,13 +37,29 @@ from lightcnn.rundir.guards import (
     ensure_writable,
 )
 from lightcnn.rundir.layout import STUDY_FILE
+from lightcnn.rundir.lock import DirectoryLock, check_not_held, hold
+from lightcnn.rundir.resume import RESUME_LATER
 from lightcnn.sweeps.leaderboard import build_leaderboard, write_leaderboard
 from lightcnn.sweeps.study import study_name
 
 PLACES = "paths.log_dir (or LIGHTCNN_LOG_DIR, hydra.run.dir, hydra.sweep.dir)"
+# what a user refused by a folder's lock can do
+WAIT_OR_ELSEWHERE = "wait for it to end, or choose another {option}"
 
 
-class CheckBeforeRun(Callback):
+class HoldsALock(Callback):
+    """A Hydra callback that locks its job's folder (``rundir/lock.py``) until the run ends;
+    a process that ends otherwise (an error, a kill) loses the lock with its life."""
+
+    lock: DirectoryLock | None = None
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+
+class CheckBeforeRun(HoldsALock):
     """Check a run before Hydra creates its directory: one error line, exit 2, nothing written.
 
     A single run's config is checked here, once (:func:`check_train_config`; ``train`` is told
@@ -55,23 +76,42 @@ class CheckBeforeRun(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(config.hydra.run.dir)
+        resuming = bool(config.get("resume"))
+        # DDP ranks that Lightning (or torchrun, srun) started run in rank 0's directory
+        writer = self.protect_run_dir and not started_as_other_rank()
+        hint = RESUME_LATER if resuming else WAIT_OR_ELSEWHERE.format(option="hydra.run.dir")
         with refused_in_one_line():
-            if self.protect_run_dir:
-                check_run_dir(run_dir, resuming=bool(config.get("resume")))
+            if writer:
+                check_not_held(run_dir, hint)
+                check_run_dir(run_dir, resuming=resuming)
             check_train_config(config)
-            if self.protect_run_dir:
+            if writer:
                 ensure_writable(run_dir, PLACES)  # creates it, as Hydra does next
+                self.lock = hold(run_dir, hint)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self.release()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         with refused_in_one_line():
             check_launcher(config)
             if self.protect_run_dir:
                 sweep_dir = Path(config.hydra.sweep.dir)
+                hint = WAIT_OR_ELSEWHERE.format(option="hydra.sweep.dir")
+                # an Optuna study's workers may share the folder: its storage numbers the trials
+                shared = is_optuna_search(config)
+                if not shared:
+                    check_not_held(sweep_dir, hint)
                 check_sweep_dir(sweep_dir, continues_study=continues_study(config, sweep_dir))
                 ensure_writable(sweep_dir, PLACES)
+                if not shared:
+                    self.lock = hold(sweep_dir, hint)  # each job holds its own folder too
             # each job's folder names these keys' values (config/location.py:job_dir); the
             # jobs inherit the variable in whatever process a launcher starts them
             os.environ[SWEPT_KEYS_ENV] = ",".join(swept_keys(config))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self.release()  # after the leaderboard: Hydra calls end hooks in reverse order
 
 
 @contextmanager
@@ -104,13 +144,18 @@ def swept_keys(config: DictConfig) -> list[str]:
     return keys
 
 
+def is_optuna_search(config: DictConfig) -> bool:
+    """Whether this multirun runs lightcnn's Optuna sweeper (``hydra_plugins/lightcnn/``)."""
+    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
+    return target.endswith("lightcnn.optuna_sweeper.OptunaSweeper")
+
+
 def continues_study(config: DictConfig, sweep_dir: Path) -> bool:
     """Whether this multirun is lightcnn's Optuna search continuing the study its folder holds:
     the same study (``multirun.yaml``), stored in the folder (``optuna.db``) or at the same
     ``storage``."""
-    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
     saved = sweep_dir / "multirun.yaml"
-    if not target.endswith("lightcnn.optuna_sweeper.OptunaSweeper") or not saved.is_file():
+    if not is_optuna_search(config) or not saved.is_file():
         return False
     earlier = (yaml.safe_load(saved.read_text()) or {}).get("hydra", {}).get("sweeper", {})
     sweeper = config.hydra.sweeper
@@ -160,7 +205,7 @@ class WriteLeaderboard(Callback):
         print(f"\n{board.to_markdown()}", flush=True)
 
 
-class CheckCheckpointJob(Callback):
+class CheckCheckpointJob(HoldsALock):
     """The ``eval`` and ``predict`` version of :class:`CheckBeforeRun`: the checkpoint is given
     and exists, the options are valid, and the job's folder holds no earlier result.
 
@@ -174,13 +219,21 @@ class CheckCheckpointJob(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, protect=True)
 
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self.release()
+
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         # a multirun (-m ckpt_path=a.ckpt,b.ckpt) has its values only per job
         if config.hydra.mode == RunMode.MULTIRUN:
             self._check(config, protect=False)
 
     def _check(self, config: DictConfig, protect: bool) -> None:
+        folder = Path(config.hydra.run.dir)
+        hint = WAIT_OR_ELSEWHERE.format(option="hydra.run.dir")
         with refused_in_one_line():
+            if protect:
+                check_not_held(folder, hint)
             validate_checkpoint_job(config, self.command)
             if protect:
-                check_result_folder(Path(config.hydra.run.dir), self.command)
+                check_result_folder(folder, self.command)
+                self.lock = hold(folder, hint)  # creates it, as Hydra does next

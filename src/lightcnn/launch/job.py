@@ -1,8 +1,11 @@
 """One job, alone or in a sweep: what surrounds the training so that a sweep outlives its jobs.
 
 - Every job leaves ``metrics.json``; a failed one records its status and error
-  (:func:`~lightcnn.rundir.record.write_failure_record`). A single run that failed before
-  writing anything but its config leaves no directory, as a config error does.
+  (:func:`~lightcnn.rundir.record.write_failure_record`), and keeps its log and TensorBoard
+  events. A single run that failed before its training started (data not found, a model that
+  does not fit the data) leaves no directory, as a config error does.
+- One writer per directory: a job of a sweep holds its own directory's lock
+  (``rundir/lock.py``; a single run holds it from ``launch/hydra_callbacks.py``).
 - In a sweep a failed job does not raise: Hydra's basic sweeper would abort the sweep (and skip
   the leaderboard), and Optuna's crashes on a NaN or None objective. The job returns the worst
   value instead (-inf when maximizing), which Optuna records as a completed, worst trial.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +30,16 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.core.clock import seconds_since_start, start_clock
-from lightcnn.launch.distributed import global_rank, lightning_hydra_relaunch
+from lightcnn.launch.distributed import (
+    global_rank,
+    lightning_hydra_relaunch,
+    started_as_other_rank,
+)
 from lightcnn.launch.parallel import place_parallel_job
 from lightcnn.rundir.guards import discard_unused_run_dir, is_unused_run_dir
 from lightcnn.rundir.layout import LAST, job_number
-from lightcnn.rundir.record import write_failure_record
+from lightcnn.rundir.lock import DirectoryInUseError, hold
+from lightcnn.rundir.record import training_started, write_failure_record
 from lightcnn.sweeps.leaderboard import finite, metric_direction, worst_value
 
 log = logging.getLogger("lightcnn")
@@ -87,10 +95,15 @@ class Job:
 
     @contextmanager
     def scope(self, cfg: DictConfig) -> Iterator[None]:
-        """Around the training: DDP ranks run this very job; a parallel job gets its device."""
-        if self.in_sweep:  # this job's times count from its own start (metrics.json)
-            start_clock()
-        with lightning_hydra_relaunch(self.run_dir, self.in_sweep):
+        """Around the training: a job of a sweep holds its directory's lock; DDP ranks run this
+        very job; a parallel job gets its device."""
+        with ExitStack() as stack:
+            if self.in_sweep:  # this job's times count from its own start (metrics.json)
+                start_clock()
+                if not started_as_other_rank():  # ranks of this job run in its directory
+                    hint = "this job of the sweep is skipped"
+                    stack.enter_context(hold(self.run_dir, hint))
+            stack.enter_context(lightning_hydra_relaunch(self.run_dir, self.in_sweep))
             place_parallel_job(cfg)
             yield
 
@@ -131,12 +144,17 @@ class Job:
     def record_failure(self, error: BaseException) -> None:
         """Write the failed job's ``metrics.json`` (rank 0 only).
 
-        A single run that has nothing but its config and log keeps the old promise instead: its
-        directory is removed, as if it had never started.
+        A single run whose training never started, and that wrote nothing but its config and
+        log, is removed instead, as if it had never started: a config or data error leaves
+        nothing. Once training started, the directory is kept with its evidence. A job refused
+        because another process writes its directory writes nothing there.
         """
         if self.rank != 0 or not self.run_dir.is_dir() or self.continuing:
             return
-        if not self.in_sweep and is_unused_run_dir(self.run_dir):
+        if isinstance(error, DirectoryInUseError):
+            return
+        unused = not training_started(self.run_dir) and is_unused_run_dir(self.run_dir)
+        if not self.in_sweep and unused:
             discard_unused_run_dir(self.run_dir)
             return
         write_failure_record(self.run_dir, error, self.seed, seconds_since_start())

@@ -1,9 +1,11 @@
 """The guards that keep a run directory's record true.
 
-A finished run (its ``metrics.json``, see :mod:`.layout`) or sweep is never written over; a
-folder that cannot be written is refused before Hydra creates it; a start that failed before
-training leaves nothing behind. No Lightning here: the Hydra callback runs these guards before
-a job starts.
+A finished run (its ``metrics.json``, see :mod:`.layout`) or sweep is never written over, nor
+is a run that stopped without finishing (``resume=`` continues it); a folder that cannot be
+written is refused before Hydra creates it; a start that failed before training leaves nothing
+behind; what a killed write left (``.partial`` files) is removed at the next start. No
+Lightning here: the Hydra callback runs these guards before a job starts. (A run being written
+by another process is refused by its lock: ``rundir/lock.py``.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,19 @@ import shutil
 from pathlib import Path
 
 from lightcnn.core.errors import ConfigError, RunDirError
-from lightcnn.rundir.layout import COMPLETED, METRICS, PREDICTIONS, job_number
+from lightcnn.core.io import PARTIAL
+from lightcnn.rundir.layout import (
+    CHECKPOINTS,
+    COMPLETED,
+    LAST,
+    LOCK,
+    METRICS,
+    PREDICTIONS,
+    RECORD,
+    REPORT_DIR,
+    RESUMES,
+    job_number,
+)
 
 
 def ensure_writable(folder: Path, option: str) -> None:
@@ -38,16 +52,25 @@ def ensure_writable(folder: Path, option: str) -> None:
 
 
 def check_run_dir(run_dir: Path, resuming: bool) -> None:
-    """Refuse to write a new run into a directory that holds a finished one.
+    """Refuse to write a new run into a directory that holds a finished one, or one that
+    stopped before its end (interrupted or killed: its ``last.ckpt`` without ``metrics.json``).
 
     Args:
         run_dir: the run directory Hydra is about to use.
         resuming: whether this run continues the one in ``run_dir``.
     """
-    if not resuming and (run_dir / METRICS).is_file():
+    if resuming:
+        return
+    if (run_dir / METRICS).is_file():
         raise ConfigError(
             f"{run_dir} already holds a finished run ({METRICS}: {run_status(run_dir)}); choose "
             f"another hydra.run.dir, or continue it with resume={run_dir}"
+        )
+    if (run_dir / LAST).is_file():
+        raise ConfigError(
+            f"{run_dir} holds a run that stopped before its end ({LAST} but no {METRICS}: "
+            f"interrupted or killed); continue it with resume={run_dir}, or choose another "
+            "hydra.run.dir"
         )
 
 
@@ -93,10 +116,10 @@ def is_unused_run_dir(run_dir: Path) -> bool:
     ``eval.log``...) and empty logger folders: no checkpoint, no result."""
     if not run_dir.is_dir() or (run_dir / METRICS).exists():
         return False
-    allowed = {".hydra", "tensorboard", "csv", "checkpoints"}
+    allowed = {RECORD.name, "tensorboard", "csv", CHECKPOINTS, LOCK}
     if any(entry.name not in allowed and entry.suffix != ".log" for entry in run_dir.iterdir()):
         return False
-    return not any((run_dir / "checkpoints").glob("*"))
+    return not any((run_dir / CHECKPOINTS).glob("*"))
 
 
 def discard_unused_run_dir(run_dir: Path) -> None:
@@ -107,6 +130,26 @@ def discard_unused_run_dir(run_dir: Path) -> None:
     shutil.rmtree(run_dir)
     if run_dir.parent.name == "eval" and not any(run_dir.parent.iterdir()):
         run_dir.parent.rmdir()
+
+
+def remove_partials(run_dir: Path) -> list[Path]:
+    """Remove the ``.partial`` files a killed write left in a run directory's own folders (not
+    in its ``eval/`` folders: an evaluation writes those, with a lock of its own).
+
+    Call it holding the run directory's lock: then no write of this run is under way.
+
+    Args:
+        run_dir: the run directory.
+
+    Returns:
+        The removed files.
+    """
+    folders = [run_dir, run_dir / CHECKPOINTS, run_dir / RECORD, run_dir / REPORT_DIR]
+    folders += sorted((run_dir / RESUMES).glob("*"))
+    removed = sorted(p for folder in folders for p in folder.glob(f"*{PARTIAL}") if p.is_file())
+    for path in removed:
+        path.unlink()
+    return removed
 
 
 def check_result_folder(folder: Path, command: str) -> None:

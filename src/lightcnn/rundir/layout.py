@@ -3,8 +3,9 @@
 A run directory holds ``.hydra/`` (what it was trained with; each ``resume=`` adds
 ``.hydra/resumes/<n>/``), ``checkpoints/`` (the best and ``last.ckpt``), ``tensorboard/``,
 ``report/``, ``train.log`` and, written last, ``metrics.json``: its presence marks a finished
-run, completed, failed or pruned (:data:`STATUSES`). The leaderboard, eval and the guards read
-these names from here, and so do the names of a sweep's job folders (:func:`job_dir_name`).
+run, completed, failed or pruned (:data:`STATUSES`). ``.lock`` is held by the one process
+writing the directory (``rundir/lock.py``). The leaderboard, eval and the guards read these
+names from here, and so do the names of a sweep's job folders (:func:`job_dir_name`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ PREDICTIONS = "predictions.json"
 COMPLETED, FAILED, PRUNED = "completed", "failed", "pruned"
 STATUSES = (COMPLETED, FAILED, PRUNED)
 
+#: the file locked by the process that writes a run, sweep or eval/predict folder
+LOCK = ".lock"
+
 #: the final metrics a run reports (``metrics.json``, the leaderboard): what a sweep can optimize
 REPORTED_METRICS = ("val/acc", "val/loss", "test/acc", "test/loss")
 
@@ -33,6 +37,12 @@ REPORTED_METRICS = ("val/acc", "val/loss", "test/acc", "test/loss")
 RECORD = Path(".hydra")
 RESUMES = RECORD / "resumes"
 ATTEMPT = "attempt.json"
+
+#: an attempt's ``outcome``: ``running`` until it records its end; an attempt found still
+#: ``running`` by a later ``resume=`` ended without a record (SIGKILL, out of memory, power
+#: loss): that resume records it as ``killed``
+RUNNING, INTERRUPTED, KILLED = "running", "interrupted", "killed"
+OUTCOMES = (RUNNING, COMPLETED, INTERRUPTED, FAILED, PRUNED, KILLED)
 
 #: an Optuna search's study, by default in its sweep folder (``lightcnn.sweeps.study``)
 STUDY_FILE = "optuna.db"

@@ -4,10 +4,14 @@ Attempt 0 is the run itself: Hydra writes its config to ``.hydra/``. Each ``resu
 is a later attempt n: ``rundir/resume.py`` points Hydra's ``output_subdir`` at
 ``.hydra/resumes/<n>/``, so the original ``.hydra/`` files are never rewritten and every
 continuation keeps its own config and overrides. Each attempt's folder also holds
-``attempt.json``: when it started and ended, the overrides it added, and its outcome
-(``running``, ``completed``, ``interrupted``, ``failed`` with the error). A later ``resume=``
-replays the original overrides plus those added by attempts that trained (completed or
-interrupted) — never those of a failed attempt. No Lightning here.
+``attempt.json``: when it started and ended, the overrides it added, whether its training
+started, and its outcome (``running``, ``completed``, ``interrupted``, ``failed`` with the
+error, ``killed``: see :data:`~lightcnn.rundir.layout.OUTCOMES`). An attempt that died without
+recording its end (SIGKILL, out of memory, power loss) is still ``running``: the next
+``resume=`` records it as ``killed``, with the epochs its checkpoints prove it trained, before
+its own attempt starts. A later ``resume=`` replays the original overrides plus those added by
+attempts that trained (completed, interrupted or killed) — never those of a failed attempt.
+No Lightning here.
 """
 
 from __future__ import annotations
@@ -20,10 +24,22 @@ from typing import Any
 import yaml
 
 from lightcnn.core.io import write_json
-from lightcnn.rundir.layout import ATTEMPT, FAILED, LAST, METRICS, RECORD, RESUMES
+from lightcnn.rundir.layout import (
+    ATTEMPT,
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    KILLED,
+    LAST,
+    METRICS,
+    RECORD,
+    RESUMES,
+    RUNNING,
+)
 
-# attempts whose added overrides a later resume= applies again
-REPLAYED = ("completed", "interrupted")
+# attempts whose added overrides a later resume= applies again (one still "running" when a
+# resume= is expanded ended without a record: it is recorded as killed once the resume starts)
+REPLAYED = (COMPLETED, INTERRUPTED, KILLED, RUNNING)
 # overrides that name where a run starts from, not how it trains: never replayed
 NOT_REPLAYED = ("resume=", "hydra.run.dir=", "ckpt_path=", "init_from=")
 
@@ -45,12 +61,66 @@ def next_attempt(run_dir: Path) -> int:
     return max(done, default=0) + 1
 
 
-def read_attempts(run_dir: Path) -> list[dict[str, Any]]:
+def attempt_files(run_dir: Path) -> list[Path]:
     """Every attempt's ``attempt.json``, in order (attempts without one are left out)."""
     folders = [run_dir / RECORD]
     numbered = (p for p in (run_dir / RESUMES).glob("*") if p.name.isdigit())
     folders += sorted(numbered, key=lambda p: int(p.name))
-    return [json.loads((f / ATTEMPT).read_text()) for f in folders if (f / ATTEMPT).is_file()]
+    return [f / ATTEMPT for f in folders if (f / ATTEMPT).is_file()]
+
+
+def read_attempts(run_dir: Path) -> list[dict[str, Any]]:
+    """Every attempt's record, in order (attempts without one are left out)."""
+    return [json.loads(path.read_text()) for path in attempt_files(run_dir)]
+
+
+def training_started(run_dir: Path, attempt: int = 0) -> bool:
+    """Whether an attempt's training started (its ``attempt.json`` says so)."""
+    path = run_dir / record_dir(attempt) / ATTEMPT
+    return path.is_file() and bool(json.loads(path.read_text()).get("training_started"))
+
+
+def record_killed_attempts(run_dir: Path, by_attempt: int) -> list[dict[str, Any]]:
+    """Record each attempt still ``running`` as ``killed``: it ended without recording its end.
+
+    Call it holding the run directory's lock (``rundir/lock.py``): then no other process runs an
+    attempt of this run. Its epochs are those its checkpoints prove: the epochs ``last.ckpt``
+    holds beyond those the other attempts recorded (an epoch whose checkpoint was not written
+    is not proven, and will be trained again).
+
+    Args:
+        run_dir: the run directory.
+        by_attempt: the number of the attempt that found them.
+
+    Returns:
+        The updated records.
+    """
+    paths = attempt_files(run_dir)
+    records = [json.loads(path.read_text()) for path in paths]
+    found = [(p, r) for p, r in zip(paths, records, strict=True) if r["outcome"] == RUNNING]
+    if not found:
+        return []
+    recorded = max((e for r in records for e in r.get("epochs") or []), default=0)
+    proven = _epochs_in(run_dir / LAST)
+    for path, record in found:
+        record |= {
+            "outcome": KILLED,
+            "ended": None,  # unknown: it had no chance to say
+            "epochs": list(range(recorded + 1, proven + 1)),
+            "recorded_by_attempt": by_attempt,
+        }
+        recorded = max(recorded, proven)
+        write_json(path, record)
+    return [record for _, record in found]
+
+
+def _epochs_in(last: Path) -> int:
+    """How many epochs a ``last.ckpt`` holds (0 without one)."""
+    if not last.is_file():
+        return 0
+    from lightcnn.rundir.checkpoints import load_weights_only  # torch, only when needed
+
+    return int(load_weights_only(last, mmap=True).get("epoch", -1)) + 1
 
 
 def _overrides(folder: Path) -> list[str]:
@@ -90,6 +160,7 @@ class Attempt:
         writes: bool = True,
     ) -> None:
         self.number = attempt_of(output_subdir)
+        self.run_dir = run_dir
         self.path = run_dir / record_dir(self.number) / ATTEMPT
         self.writes = writes
         replayed = replayed_overrides(run_dir) if self.number else []
@@ -100,8 +171,15 @@ class Attempt:
             "added_overrides": [arg for arg in added if not arg.startswith("resume=")],
             "continued_from": continued_from,
             "init_from": init_from,
-            "outcome": "running",
+            "training_started": False,
+            "outcome": RUNNING,
         }
+        if self.writes:
+            write_json(self.path, self.record)
+
+    def training_starts(self) -> None:
+        """Record that training started: a failure from now on keeps the run directory."""
+        self.record["training_started"] = True
         if self.writes:
             write_json(self.path, self.record)
 
@@ -116,6 +194,9 @@ class Attempt:
             error: what went wrong (failed attempts).
         """
         self.record |= {"outcome": outcome, "ended": _now(), "epochs": epochs or []}
+        # under ddp_spawn training starts in the spawned processes: their rank 0 recorded it
+        started = self.record["training_started"] or training_started(self.run_dir, self.number)
+        self.record["training_started"] = started
         if error:
             self.record["error"] = error
         if self.writes:
@@ -150,6 +231,7 @@ def write_failure_record(
             "seed": seed,
             "run_dir": str(run_dir),
             "last_checkpoint": str(last) if last.is_file() else None,
+            "attempts": read_attempts(run_dir),
             "wall_time_s": round(wall_time_s, 2),
         },
     )

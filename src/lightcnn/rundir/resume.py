@@ -13,7 +13,11 @@ from pathlib import Path
 
 from lightcnn.core.errors import ConfigError
 from lightcnn.rundir.layout import LAST, RECORD
+from lightcnn.rundir.lock import check_not_held
 from lightcnn.rundir.record import next_attempt, record_dir, replayed_overrides
+
+#: what a resume refused by the run's lock can do (``rundir/lock.py``)
+RESUME_LATER = "resume it once that process has ended"
 
 
 def expand_resume(argv: list[str]) -> list[str]:
@@ -30,6 +34,7 @@ def expand_resume(argv: list[str]) -> list[str]:
     if value in ("", "null"):
         return argv
     run_dir = Path(value).expanduser().resolve()
+    check_not_held(run_dir, RESUME_LATER)  # a run still going (maybe before its .hydra/)
     saved = run_dir / RECORD / "overrides.yaml"
     if not saved.is_file():
         raise ConfigError(
