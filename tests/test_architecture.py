@@ -87,3 +87,10 @@ def test_config_checks_do_not_load_lightning() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_no_folder_is_a_drawer() -> None:
+    """Each folder holds one job, small enough to read: at most 10 modules besides __init__."""
+    for folder in [PACKAGE, *(p for p in PACKAGE.rglob("*") if p.is_dir())]:
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        assert len(modules) <= 10, f"{folder.relative_to(PACKAGE.parent)}: {len(modules)} modules"
