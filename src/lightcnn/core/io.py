@@ -2,10 +2,11 @@
 
 Every file lightcnn writes for a reader — checkpoints, run records, ``metrics.json``, reports,
 predictions, leaderboards — goes through :func:`atomic_path`: it is written to
-``<name>.partial`` beside its place, flushed to the disk, then renamed over it (``os.replace``
-is atomic on POSIX and Windows) and the rename flushed too, so that neither a kill nor a power
-loss leaves a torn or renamed-but-empty file. A killed write can leave its ``.partial``; the
-next start of the run directory removes it (``rundir/guards.py:remove_partials``).
+``<name>.<pid>.partial`` beside its place (one per process), flushed to the disk, then renamed
+over it (``os.replace`` is atomic on POSIX and Windows) and the rename flushed too, so that
+neither a kill nor a power loss leaves a torn or renamed-but-empty file. A killed write can
+leave its ``.partial``; the next start of the run directory removes it
+(``rundir/guards.py:remove_partials``).
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ _kill_matches = 0
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield the ``.partial`` path to write ``path`` through; rename it into place when the block
-    succeeds, remove it when the block fails.
+    """Yield the ``<name>.<pid>.partial`` path to write ``path`` through; rename it into place
+    when the block succeeds, remove it when the block fails.
 
     Args:
         path: the file's final place (its folder is created).
     """
     path = Path(path)
-    partial = path.with_name(path.name + PARTIAL)
+    # one partial per process: writers that share a folder (an Optuna search's workers, each
+    # writing the sweep's leaderboard) never write or rename each other's
+    partial = path.with_name(f"{path.name}.{os.getpid()}{PARTIAL}")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield partial
