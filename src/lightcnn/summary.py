@@ -18,6 +18,7 @@ from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import model_input
 from lightcnn.core.errors import EXIT_USER_ERROR, report, user_error_in
 from lightcnn.inspection.model_summary import render, summarize
+from lightcnn.models.custom import configured_target, trusting
 
 
 def print_summary(cfg: DictConfig, console: Console) -> None:
@@ -31,11 +32,14 @@ def print_summary(cfg: DictConfig, console: Console) -> None:
 
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     spec = model_input(model_cfg, OmegaConf.to_container(cfg.data, resolve=True))
-    module = instantiate(cfg.model, input=spec.to_dict(), _convert_="all")
+    target = configured_target(model_cfg)
+    with trusting(target):  # the config names it: the user's choice (models/custom.py)
+        module = instantiate(cfg.model, input=spec.to_dict(), _convert_="all")
     summary = summarize(module.net, (spec.in_channels, spec.image_size, spec.image_size))
     console.print(render(summary))
     console.print(
-        f"{model_cfg['arch']}: feature maps " + " → ".join(map(str, summary.spatial_sizes())),
+        f"{target or model_cfg['arch']}: feature maps "
+        + " → ".join(map(str, summary.spatial_sizes())),
         highlight=False,
     )
     console.print(

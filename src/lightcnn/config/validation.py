@@ -46,6 +46,7 @@ from lightcnn.data.options import check_data_options
 from lightcnn.lit.options import check_module_options
 from lightcnn.models import MODELS, InputSpec, build_model, input_requirement
 from lightcnn.models import uses_pretrained_weights as pretrained
+from lightcnn.models.custom import configured_target, trusting
 from lightcnn.rundir.checkpoints import checkpoint_hparams, load_weights_only
 from lightcnn.rundir.layout import LAST, REPORTED_METRICS
 
@@ -108,8 +109,28 @@ def validate_config(cfg: DictConfig) -> None:
     check_data_options(data)
     if "model" in cfg and "arch" in cfg.model:
         model = _plain(cfg.model)
+        check_custom_network(model)
         check_module_options(model, pretrained=pretrained(model))
         meta_network(model, data)
+
+
+def check_custom_network(model: dict[str, Any]) -> None:
+    """Refuse what a network of one's own (``model=custom``) cannot have: pretrained weights
+    and the fine-tuning policies that need them.
+
+    Args:
+        model: the ``model`` config, resolved.
+    """
+    if model.get("arch") != "custom":
+        return
+    keys = [k for k in ("pretrained", "weights_path") if model.get(k)]
+    keys += ["finetune"] if model.get("finetune", "full") != "full" else []
+    if keys:
+        raise ConfigError(
+            f"model.{keys[0]}={model[keys[0]]!r}: model=custom trains "
+            "your network from its own initialisation, and fine-tuning policies need a "
+            "pretrained backbone; load weights of your own with init_from=<checkpoint>"
+        )
 
 
 def _selected(node: DictConfig, keys: dict[str, Rule]) -> dict[str, Any]:
@@ -148,14 +169,15 @@ def meta_network(model: dict[str, Any], data: dict[str, Any]) -> nn.Module:
     options = {key: value for key, value in model.items() if key in accepted}
     options |= {"in_channels": spec.in_channels, "image_size": spec.image_size}
     try:
-        with torch.device("meta"):
+        # the config names its network: the user's choice (models/custom.py)
+        with trusting(configured_target(model)), torch.device("meta"):
             return build_model(arch, **options)
     except LightcnnError as error:
         raise ConfigError(f"model={arch}: {error}") from None
 
 
 # how a run executes, not what it trains: free to change when it continues
-EXECUTION_MODEL = {"_target_", "channels_last", "compile"}
+EXECUTION_MODEL = {"_target_", "_recursive_", "channels_last", "compile"}
 EXECUTION_DATA = {"_target_", "data_dir", "num_workers", "pin_memory", "persistent_workers"}
 EXECUTION_DATA |= {"pipeline", "download"}
 

@@ -27,7 +27,7 @@ from lightcnn.evaluation.figures import (
     per_class_accuracy_figure,
 )
 from lightcnn.evaluation.predictions import Mistakes, Predictions
-from lightcnn.models import uses_pretrained_weights
+from lightcnn.models import network_name, uses_pretrained_weights
 from lightcnn.rundir.layout import METRICS
 
 #: The options of a model worth naming in a report, after its architecture.
@@ -67,7 +67,7 @@ class ReportContext:
         if not uses_pretrained_weights(self.model):
             shown = [key for key in shown if key not in ("pretrained", "finetune")]
         options = [f"{key} {self.model[key]}" for key in shown]
-        return " · ".join([str(self.model.get("arch", "?")), *options])
+        return " · ".join([network_name(self.model), *options])
 
     def describe_input(self) -> str:
         """The resolved input: side, channels, fit, normalisation."""
@@ -126,6 +126,7 @@ def build_report(
         "dataset": context.data.get("dataset"),
         "data_dir": context.data.get("data_dir"),
         "arch": context.model.get("arch"),
+        **({"net": dict(context.model["net"])} if context.model.get("net") else {}),
         "input": spec,
         "mean_confidence": mean_confidence(metrics),
         **metrics.to_dict(),
@@ -155,7 +156,7 @@ def render_markdown(
     if context.epoch is not None:
         saved = f" (saved after epoch {context.epoch}, step {context.step})"
     lines = [
-        f"# {context.model.get('arch', 'model')} on the {context.dataset_name} {split} split",
+        f"# {network_name(context.model)} on the {context.dataset_name} {split} split",
         "",
         "| | |",
         "| --- | --- |",

@@ -34,6 +34,7 @@ from lightcnn.launch.console import interactive, job_logging_config
 from lightcnn.launch.spawned_console import SpawnedConsole
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.models import input_requirement
+from lightcnn.models.custom import configured_target, trusting
 from lightcnn.rundir.checkpoints import load_weights_only
 
 
@@ -56,9 +57,11 @@ def build_data_and_model(cfg: DictConfig) -> tuple[ImageDataModule, ImageClassif
     Args:
         cfg: the composed config (``data`` and ``model`` nodes).
     """
-    requirement = input_requirement(OmegaConf.to_container(cfg.model, resolve=True))
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    requirement = input_requirement(model_cfg)
     datamodule: ImageDataModule = build(cfg.data, input=requirement.to_dict(), _convert_="all")
-    model: ImageClassifier = build(cfg.model, input=datamodule.input.to_dict(), _convert_="all")
+    with trusting(configured_target(model_cfg)):  # the config names it: the user's choice
+        model: ImageClassifier = build(cfg.model, input=datamodule.input.to_dict(), _convert_="all")
     return datamodule, model
 
 
