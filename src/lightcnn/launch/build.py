@@ -60,8 +60,11 @@ def build_data_and_model(cfg: DictConfig) -> tuple[ImageDataModule, ImageClassif
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     requirement = input_requirement(model_cfg)
     datamodule: ImageDataModule = build(cfg.data, input=requirement.to_dict(), _convert_="all")
+    given = {"input": datamodule.input.to_dict()}
+    if model_cfg.get("num_classes") is None:  # the dataset's: an image folder's class folders
+        given["num_classes"] = len(datamodule.classes)
     with trusting(configured_target(model_cfg)):  # the config names it: the user's choice
-        model: ImageClassifier = build(cfg.model, input=datamodule.input.to_dict(), _convert_="all")
+        model: ImageClassifier = build(cfg.model, **given, _convert_="all")
     return datamodule, model
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lightcnn.core.errors import CheckpointError, ConfigError
-from lightcnn.data import DATASETS, DatasetSource
+from lightcnn.data import DATASETS, DatasetSource, open_source
 from lightcnn.models import InputSpec, input_requirement, uses_pretrained_weights
 from lightcnn.models.custom import configured_target, resolve_network, trusting
 
@@ -182,8 +182,9 @@ class Checkpoint:
             )
         return options
 
-    def dataset(self, override: str | None = None) -> type[DatasetSource]:
-        """The dataset the model was trained on (its facts: side, channels, classes).
+    def dataset(self, override: str | None = None) -> DatasetSource:
+        """The dataset the model was trained on (its facts: side, channels, classes), as the
+        checkpoint records it: an image folder's facts need no folder.
 
         Args:
             override: a dataset name given on the command line instead.
@@ -196,7 +197,9 @@ class Checkpoint:
                 if not name
                 else f"dataset={name!r} is unknown; allowed: {', '.join(DATASETS)}"
             )
-        return DATASETS[name]
+        if override and override != self.data.get("dataset"):
+            return open_source({"dataset": name, "data_dir": self.data.get("data_dir")})
+        return open_source({**self.data, "num_classes": None})
 
     def model(self, spec: InputSpec) -> ImageClassifier:
         """The model with the checkpoint's weights, in eval mode, built for ``spec``.
