@@ -14,7 +14,7 @@ training augmentation from the same :class:`~lightcnn.data.pipelines.augment.Aug
 
 PIPELINES = ("tensor", "torchvision", "auto")
 #: the decoded size (uint8) up to which ``auto`` holds a dataset in memory (tensor pipeline)
-TENSOR_LIMIT_BYTES = 4 * 2**30
+TENSOR_LIMIT_BYTES = 4_000_000_000
 
 
 def choose_pipeline(requested: str, decoded_bytes: int | None) -> str:
