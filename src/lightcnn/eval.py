@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.config import CONF_DIR
 from lightcnn.config.location import run_dir_of
-from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, report
+from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, DataError, LightcnnError, report
 from lightcnn.evaluation.report import ReportContext, make_report, summary_line, write_report
 from lightcnn.launch.console import configure_console, interactive
 from lightcnn.launch.job import hydra_command
@@ -61,6 +61,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             f"data={options['dataset']}: {checkpoint.path} was trained on "
             f"{checkpoint.data.get('dataset')} and its model cannot take these images ({error})"
         ) from None
+    if cfg.split == "test" and not datamodule.has_test:
+        raise DataError(
+            f"{datamodule.name} has no test split ({datamodule.data_dir} has no test/ folder): "
+            "evaluate its validation split, split=val"
+        )
     model = checkpoint.model(datamodule.input)
     recorder = RecordPredictions(cfg.split, keep_mistakes=cfg.max_mistakes)
     progress = [RichProgressBar()] if interactive() else []
