@@ -16,10 +16,17 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
-from torchvision.datasets import CIFAR10
+from torchvision.datasets import CIFAR10, CIFAR100, SVHN
 
 import lightcnn
-from fakedata import write_cifar10, write_mnist
+from fakedata import (
+    write_cifar10,
+    write_cifar100,
+    write_idx_gz,
+    write_image_folder,
+    write_mnist,
+    write_svhn,
+)
 from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import model_input
 from lightcnn.models import InputSpec
@@ -41,6 +48,22 @@ def real_mnist_root() -> Path | None:
 def mnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small MNIST (600 train, 200 test) in torchvision's raw IDX layout."""
     return write_mnist(tmp_path_factory.mktemp("mnist"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def image_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Decoded image folders are cached here (LIGHTCNN_CACHE_DIR, for the subprocesses too),
+    never in the checkout."""
+    folder = tmp_path_factory.mktemp("image_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LIGHTCNN_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small image folder: ``train/`` and ``test/`` of three classes, 16×16 grey PNGs."""
+    return write_image_folder(tmp_path_factory.mktemp("images") / "shapes")
 
 
 @pytest.fixture
@@ -116,6 +139,53 @@ def cifar10_root(cifar10_files: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(CIFAR10, "test_list", [[n, md5[n]] for n, _ in CIFAR10.test_list])
     monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": md5[CIFAR10.meta["filename"]]})
     return cifar10_files
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small Fashion-MNIST: the four IDX files gzipped as published, in ``FashionMNIST/raw``."""
+    return write_idx_gz(tmp_path_factory.mktemp("fashion_mnist"), "FashionMNIST")
+
+
+@pytest.fixture(scope="session")
+def kmnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small KMNIST: the four IDX files gzipped as published, in ``KMNIST/raw``."""
+    return write_idx_gz(tmp_path_factory.mktemp("kmnist"), "KMNIST")
+
+
+@pytest.fixture(scope="session")
+def cifar100_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_cifar100(tmp_path_factory.mktemp("cifar100"))
+
+
+@pytest.fixture
+def cifar100_root(cifar100_files: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A small CIFAR-100 (300 train, 100 test), torchvision's md5 table set to its files'."""
+    folder = cifar100_files / CIFAR100.base_folder
+    monkeypatch.setattr(CIFAR100, "train_list", [["train", _md5(folder / "train")]])
+    monkeypatch.setattr(CIFAR100, "test_list", [["test", _md5(folder / "test")]])
+    monkeypatch.setattr(CIFAR100, "meta", {**CIFAR100.meta, "md5": _md5(folder / "meta")})
+    return cifar100_files
+
+
+@pytest.fixture(scope="session")
+def svhn_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_svhn(tmp_path_factory.mktemp("svhn"))
+
+
+@pytest.fixture
+def svhn_root(svhn_files: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A small SVHN (300 train, 100 test, 50 extra), torchvision's md5 table set to its files'."""
+    table = {
+        split: [url, name, _md5(svhn_files / "SVHN" / name)]
+        for split, (url, name, _) in SVHN.split_list.items()
+    }
+    monkeypatch.setattr(SVHN, "split_list", table)
+    return svhn_files
 
 
 @pytest.fixture(scope="session")

@@ -85,3 +85,97 @@ def write_cifar10(root: Path, train: int = 500, test: int = 100) -> Path:
     meta = {"label_names": list(CIFAR10_CLASSES), "num_cases_per_batch": per_batch, "num_vis": 3072}
     (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
     return root
+
+
+def write_image_folder(
+    root: Path,
+    classes: tuple[str, ...] = ("circle", "square", "triangle"),
+    counts: dict[str, int] | None = None,
+    size: int = 16,
+    mode: str = "L",
+) -> Path:
+    """Write PNG files in torchvision's ImageFolder layout, ``root/<split>/<class>/<n>.png``.
+
+    Args:
+        root: the folder to fill.
+        classes: the class folder names; class ``i`` has its bright bar at a row of its own.
+        counts: split → images per class (default: 20 train, 5 test; no val).
+        size: the images' side.
+        mode: ``L`` (grey) or ``RGB``.
+    """
+    from PIL import Image
+
+    counts = counts or {"train": 20, "test": 5}
+    for s, (split, per_class) in enumerate(counts.items()):
+        images, labels = digit_like_images(per_class * 10 * len(classes), size, 1, seed=10 + s)
+        written = dict.fromkeys(range(len(classes)), 0)
+        for image, label in zip(images, labels.tolist(), strict=True):
+            if label >= len(classes) or written[label] >= per_class:
+                continue
+            folder = root / split / classes[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image[..., 0]).convert(mode).save(folder / f"{written[label]:03d}.png")
+            written[label] += 1
+    return root
+
+
+def write_idx_gz(root: Path, folder: str, train: int = 300, test: int = 100) -> Path:
+    """Write an IDX dataset as published, gzipped, under ``root/<folder>/raw`` (torchvision's
+    layout of MNIST, FashionMNIST and KMNIST); return ``root``."""
+    import gzip
+
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, count, seed in (("train", train, 3), ("t10k", test, 4)):
+        images, labels = digit_like_images(count, 28, 1, seed)
+        for name, array in (
+            (f"{prefix}-images-idx3-ubyte", images[..., 0]),
+            (f"{prefix}-labels-idx1-ubyte", labels),
+        ):
+            plain = raw / name
+            write_idx(plain, array)
+            (raw / f"{name}.gz").write_bytes(gzip.compress(plain.read_bytes()))
+            plain.unlink()  # only the .gz, as downloaded: lightcnn unpacks it
+    return root
+
+
+def write_cifar100(root: Path, train: int = 300, test: int = 100) -> Path:
+    """Write a small CIFAR-100 under ``root/cifar-100-python`` in the real pickle format:
+    ``train`` and ``test`` (dicts with ``data`` rows of 3072 bytes, ``fine_labels``,
+    ``coarse_labels``) and ``meta`` (``fine_label_names``, ``coarse_label_names``)."""
+    from lightcnn.data import CIFAR100Source
+
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    for name, count in (("train", train), ("test", test)):
+        images, labels = digit_like_images(count, 32, 3, seed=6 if name == "train" else 7)
+        fine = (labels.astype(int) * 10 + rng.integers(0, 10, count)).tolist()  # 0..99
+        entry = {
+            "batch_label": f"{name} (lightcnn test data)",
+            "filenames": [f"{name}_{i}.png" for i in range(count)],
+            "fine_labels": fine,
+            "coarse_labels": [label // 5 for label in fine],
+            "data": images.transpose(0, 3, 1, 2).reshape(count, 3072),
+        }
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
+    meta = {
+        "fine_label_names": list(CIFAR100Source.classes),
+        "coarse_label_names": [f"superclass_{i}" for i in range(20)],
+    }
+    (folder / "meta").write_bytes(pickle.dumps(meta, protocol=2))
+    return root
+
+
+def write_svhn(root: Path, train: int = 300, test: int = 100, extra: int = 50) -> Path:
+    """Write a small SVHN under ``root/SVHN`` as MATLAB files (``scipy.io.savemat``): ``X`` of
+    shape (32, 32, 3, N) and ``y`` of shape (N, 1) with labels 1..10 (10 is the digit 0)."""
+    from scipy.io import savemat
+
+    folder = root / "SVHN"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, count, seed in (("train", train, 8), ("test", test, 9), ("extra", extra, 10)):
+        images, labels = digit_like_images(count, 32, 3, seed)
+        y = np.where(labels == 0, 10, labels).astype(np.uint8).reshape(-1, 1)
+        savemat(folder / f"{name}_32x32.mat", {"X": images.transpose(1, 2, 3, 0), "y": y})
+    return root

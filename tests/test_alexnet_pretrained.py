@@ -17,8 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from conftest import input_of, run_cli
 from lightcnn.core.errors import ConfigError, WeightsError
-from lightcnn.data import MNISTSource
-from lightcnn.data.cifar10 import CIFAR10Source
+from lightcnn.data import CIFAR10Source, MNISTSource
 from lightcnn.launch.build import build_data_and_model
 from lightcnn.lit import ImageClassifier
 from lightcnn.lit.options import check_module_options

@@ -109,7 +109,7 @@ def test_the_crafted_checkpoint_never_ran(results: dict) -> None:
         ("eval", ["data.pipeline=fast"], "data.pipeline='fast' is not allowed"),
         ("predict", [], "inputs is required: python -m lightcnn.predict"),
         ("predict", ["inputs=x.png", "topk=0"], "topk=0 is not allowed: it must be an integer"),
-        ("predict", ["inputs=x.png", "dataset=svhn"], "dataset='svhn' is not allowed"),
+        ("predict", ["inputs=x.png", "dataset=usps"], "dataset='usps' is not allowed"),
         ("predict", ["inputs=x.png", "batch_size=0"], "batch_size=0 is not allowed"),
     ],
 )

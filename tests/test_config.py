@@ -38,16 +38,22 @@ def test_every_group_has_options() -> None:
 
 
 @pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in options(g)])
-def test_each_option_composes_and_resolves(make_cfg, group: str, option: str) -> None:
+def test_each_option_composes_and_resolves(make_cfg, image_folder, group: str, option: str) -> None:
     # optim presets merge into the model node: optim@model=<preset>
-    cfg = make_cfg(f"optim@model={option}" if group == "optim" else f"{group}={option}")
+    chosen = f"optim@model={option}" if group == "optim" else f"{group}={option}"
+    # the options that need a value of the user's: an image folder, a network's import path
+    needs = {
+        "data=folder": [f"data.root={image_folder}", "data.val_size=0.2"],
+        "model=custom": ["model.net._target_=torch.nn.Identity"],
+    }
+    cfg = make_cfg(chosen, *needs.get(chosen, []))
     resolved = {
         key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
         for key, value in cfg.items()
         if key != "hydra"
     }
     assert str(cfg.hydra.run.dir)
-    assert resolved["model"]["num_classes"] == resolved["data"]["num_classes"]
+    assert resolved["model"]["num_classes"] == resolved["data"]["num_classes"]  # null: a folder's
     assert input_of(cfg).resolved  # the model's input contract resolves against its data
 
 

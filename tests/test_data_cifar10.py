@@ -11,8 +11,8 @@ from torchvision.transforms import v2
 from fakedata import CIFAR10_CLASSES
 from lightcnn.core.errors import ConfigError, DataError
 from lightcnn.data import CIFAR10DataModule
-from lightcnn.data.cifar10 import CIFAR10, CIFAR10Source
 from lightcnn.data.pipelines.fit import FitToInput
+from lightcnn.data.sources.cifar import CIFAR10, CIFAR10Source
 
 
 def transform_types(dm: CIFAR10DataModule, train: bool) -> list[type]:

@@ -19,10 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from lightcnn.config import CONF_DIR
 from lightcnn.config.location import run_dir_of
-from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, LightcnnError, report
+from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, DataError, LightcnnError, report
 from lightcnn.evaluation.report import ReportContext, make_report, summary_line, write_report
 from lightcnn.launch.console import configure_console, interactive
 from lightcnn.launch.job import hydra_command
+from lightcnn.models import network_name
 from lightcnn.rundir.checkpoints import Checkpoint
 from lightcnn.rundir.guards import discard_unused_run_dir
 from lightcnn.rundir.layout import METRICS
@@ -48,7 +49,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     from lightcnn.launch.build import build
 
     configure_console()
-    checkpoint = Checkpoint(cfg.ckpt_path)
+    checkpoint = Checkpoint(cfg.ckpt_path, trust=cfg.get("net_target"))
     overrides = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else {}
     options = checkpoint.data_options(overrides)
     try:
@@ -60,6 +61,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             f"data={options['dataset']}: {checkpoint.path} was trained on "
             f"{checkpoint.data.get('dataset')} and its model cannot take these images ({error})"
         ) from None
+    if cfg.split == "test" and not datamodule.has_test:
+        raise DataError(
+            f"{datamodule.name} has no test split ({datamodule.data_dir} has no test/ folder): "
+            "evaluate its validation split, split=val"
+        )
     model = checkpoint.model(datamodule.input)
     recorder = RecordPredictions(cfg.split, keep_mistakes=cfg.max_mistakes)
     progress = [RichProgressBar()] if interactive() else []
@@ -68,7 +74,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     log.info(
         "Evaluating %s (%s, %s) on the %s %s split",
         checkpoint.path,
-        model.hparams.arch,
+        network_name(model.hparams),
         f"epoch {checkpoint.epoch}" if checkpoint.epoch else "epoch unknown",
         datamodule.name,
         split,

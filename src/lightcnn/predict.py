@@ -30,6 +30,7 @@ from lightcnn.core.errors import EXIT_USER_ERROR, DataError, LightcnnError, repo
 from lightcnn.core.io import write_json, write_text
 from lightcnn.data.image_files import ImageFiles, find_images
 from lightcnn.launch.console import configure_console, interactive
+from lightcnn.models import network_name
 from lightcnn.rundir.checkpoints import Checkpoint
 from lightcnn.rundir.guards import discard_unused_run_dir
 from lightcnn.rundir.layout import PREDICTIONS
@@ -73,7 +74,7 @@ def predict(cfg: DictConfig) -> list[Prediction]:
     configure_console()
     inputs = OmegaConf.to_container(cfg.inputs) if OmegaConf.is_list(cfg.inputs) else cfg.inputs
     files, skipped = find_images(inputs)
-    checkpoint = Checkpoint(cfg.ckpt_path)
+    checkpoint = Checkpoint(cfg.ckpt_path, trust=cfg.get("net_target"))
     if skipped:
         log.info("Skipped %d file(s) without an image suffix, e.g. %s", len(skipped), skipped[0])
     source = checkpoint.dataset(cfg.get("dataset"))
@@ -84,7 +85,7 @@ def predict(cfg: DictConfig) -> list[Prediction]:
         "then to the model's input %d×%d×%d",
         len(files),
         checkpoint.path,
-        model.hparams.arch,
+        network_name(model.hparams),
         source.name,
         source.image_size,
         source.image_size,
@@ -171,6 +172,7 @@ def write_predictions(
         {
             "ckpt_path": str(checkpoint.path),
             "arch": checkpoint.hparams.get("arch"),
+            **({"net": checkpoint.hparams["net"]} if checkpoint.hparams.get("net") else {}),
             "input": spec,
             "topk": topk,
             "count": len(results),

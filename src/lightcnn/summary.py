@@ -15,9 +15,11 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from lightcnn.config import CONF_DIR
-from lightcnn.config.validation import model_input
+from lightcnn.config.validation import model_arguments
 from lightcnn.core.errors import EXIT_USER_ERROR, report, user_error_in
 from lightcnn.inspection.model_summary import render, summarize
+from lightcnn.models import InputSpec
+from lightcnn.models.custom import configured_target, trusting
 
 
 def print_summary(cfg: DictConfig, console: Console) -> None:
@@ -30,12 +32,16 @@ def print_summary(cfg: DictConfig, console: Console) -> None:
     from hydra.utils import instantiate
 
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    spec = model_input(model_cfg, OmegaConf.to_container(cfg.data, resolve=True))
-    module = instantiate(cfg.model, input=spec.to_dict(), _convert_="all")
+    given = model_arguments(model_cfg, OmegaConf.to_container(cfg.data, resolve=True))
+    spec = InputSpec.from_dict(given["input"])
+    target = configured_target(model_cfg)
+    with trusting(target):  # the config names it: the user's choice (models/custom.py)
+        module = instantiate(cfg.model, **given, _convert_="all")
     summary = summarize(module.net, (spec.in_channels, spec.image_size, spec.image_size))
     console.print(render(summary))
     console.print(
-        f"{model_cfg['arch']}: feature maps " + " → ".join(map(str, summary.spatial_sizes())),
+        f"{target or model_cfg['arch']}: feature maps "
+        + " → ".join(map(str, summary.spatial_sizes())),
         highlight=False,
     )
     console.print(

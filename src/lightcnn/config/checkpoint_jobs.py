@@ -16,11 +16,14 @@ from lightcnn.data import DATASETS
 from lightcnn.data.options import check_data_options
 
 SPLITS = ("test", "val")
+NET_TARGET: Rule = (lambda v: v is None or isinstance(v, str), "null or an import path")
 EVAL_RULES: dict[str, Rule] = {
+    "net_target": NET_TARGET,
     "split": (lambda v: v in SPLITS, f"one of {', '.join(SPLITS)}"),
     "max_mistakes": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
 }
 PREDICT_RULES: dict[str, Rule] = {
+    "net_target": NET_TARGET,
     "topk": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
     "batch_size": (lambda v: is_int(v) and v >= 1, "a positive integer"),
     "num_workers": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),

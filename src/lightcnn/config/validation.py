@@ -41,11 +41,12 @@ from lightcnn.core.errors import (
     check_rules,
     is_int,
 )
-from lightcnn.data import DATASETS
+from lightcnn.data import DatasetSource, open_source
 from lightcnn.data.options import check_data_options
 from lightcnn.lit.options import check_module_options
 from lightcnn.models import MODELS, InputSpec, build_model, input_requirement
 from lightcnn.models import uses_pretrained_weights as pretrained
+from lightcnn.models.custom import configured_target, trusting
 from lightcnn.rundir.checkpoints import checkpoint_hparams, load_weights_only
 from lightcnn.rundir.layout import LAST, REPORTED_METRICS
 
@@ -106,10 +107,37 @@ def validate_config(cfg: DictConfig) -> None:
         )
     data = _plain(cfg.data) if "data" in cfg else {}
     check_data_options(data)
+    source = open_source(data)
+    source.check()  # an image folder is listed and read now: a bad file stops here
+    if metric and metric.startswith("test/") and not source.has_test:
+        raise ConfigError(
+            f"optimized_metric={metric}, but {source.name} has no test split "
+            f"({source.data_dir} has no test/ folder); optimize val/acc or val/loss"
+        )
     if "model" in cfg and "arch" in cfg.model:
         model = _plain(cfg.model)
+        check_custom_network(model)
         check_module_options(model, pretrained=pretrained(model))
-        meta_network(model, data)
+        meta_network(model, data, source)
+
+
+def check_custom_network(model: dict[str, Any]) -> None:
+    """Refuse what a network of one's own (``model=custom``) cannot have: pretrained weights
+    and the fine-tuning policies that need them.
+
+    Args:
+        model: the ``model`` config, resolved.
+    """
+    if model.get("arch") != "custom":
+        return
+    keys = [k for k in ("pretrained", "weights_path") if model.get(k)]
+    keys += ["finetune"] if model.get("finetune", "full") != "full" else []
+    if keys:
+        raise ConfigError(
+            f"model.{keys[0]}={model[keys[0]]!r}: model=custom trains "
+            "your network from its own initialisation, and fine-tuning policies need a "
+            "pretrained backbone; load weights of your own with init_from=<checkpoint>"
+        )
 
 
 def _selected(node: DictConfig, keys: dict[str, Rule]) -> dict[str, Any]:
@@ -122,42 +150,69 @@ def _plain(node: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
 
 
-def model_input(model: dict[str, Any], data: dict[str, Any]) -> InputSpec:
+def model_input(
+    model: dict[str, Any], data: dict[str, Any], source: DatasetSource | None = None
+) -> InputSpec:
     """The input the configured model gets from the configured dataset (resolved spec).
 
     Args:
         model: the ``model`` config, resolved.
         data: the ``data`` config, resolved.
+        source: the dataset, when already opened.
     """
-    return input_requirement(model).resolve(DATASETS[data.get("dataset", "mnist")])
+    return input_requirement(model).resolve(source or open_source(data))
 
 
-def meta_network(model: dict[str, Any], data: dict[str, Any]) -> nn.Module:
+def model_arguments(
+    model: dict[str, Any], data: dict[str, Any], source: DatasetSource | None = None
+) -> dict[str, Any]:
+    """What the data gives the configured model: its resolved ``input`` and ``num_classes``
+    (``model.num_classes``, or the dataset's class count when it is null).
+
+    Args:
+        model: the ``model`` config, resolved.
+        data: the ``data`` config, resolved.
+        source: the dataset, when already opened.
+    """
+    source = source or open_source(data)
+    return {
+        "input": model_input(model, data, source).to_dict(),
+        "num_classes": model.get("num_classes") or len(source.classes),
+    }
+
+
+def meta_network(
+    model: dict[str, Any], data: dict[str, Any], source: DatasetSource | None = None
+) -> nn.Module:
     """The configured backbone, built for its input on the meta device: no memory, no weights
     read, its options checked by the builder that owns them.
 
     Args:
         model: the ``model`` config, resolved.
         data: the ``data`` config, resolved.
+        source: the dataset, when already opened.
     """
     arch = model["arch"]
     if arch not in MODELS:
         raise ConfigError(f"model.arch={arch!r} is unknown; allowed: {', '.join(MODELS)}")
-    spec = model_input(model, data)
+    given = model_arguments(model, data, source)
+    spec = InputSpec.from_dict(given["input"])
     accepted = set(inspect.signature(MODELS[arch]).parameters) - {"pretrained", "weights_path"}
     options = {key: value for key, value in model.items() if key in accepted}
     options |= {"in_channels": spec.in_channels, "image_size": spec.image_size}
+    options["num_classes"] = given["num_classes"]
     try:
-        with torch.device("meta"):
+        # the config names its network: the user's choice (models/custom.py)
+        with trusting(configured_target(model)), torch.device("meta"):
             return build_model(arch, **options)
     except LightcnnError as error:
         raise ConfigError(f"model={arch}: {error}") from None
 
 
 # how a run executes, not what it trains: free to change when it continues
-EXECUTION_MODEL = {"_target_", "channels_last", "compile"}
+EXECUTION_MODEL = {"_target_", "_recursive_", "channels_last", "compile"}
 EXECUTION_DATA = {"_target_", "data_dir", "num_workers", "pin_memory", "persistent_workers"}
-EXECUTION_DATA |= {"pipeline", "download"}
+EXECUTION_DATA |= {"pipeline", "download", "root", "cache_dir"}
 
 
 def check_continuation(cfg: DictConfig) -> None:
@@ -184,7 +239,9 @@ def recipe_changes(cfg: DictConfig, path: Path) -> list[str]:
     """
     saved_model, saved_data = checkpoint_hparams(Path(path).expanduser())
     model, data = _plain(cfg.model), _plain(cfg.data)
-    model["input"] = model_input(model, data).to_dict()
+    source = open_source(data)
+    model |= model_arguments(model, data, source)  # as the model saved them: resolved
+    data["num_classes"] = data.get("num_classes") or len(source.classes)
     changes = []
     for prefix, configured, saved, free in (
         ("model", model, saved_model, EXECUTION_MODEL),

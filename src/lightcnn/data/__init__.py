@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lightcnn.data.cifar10 import CIFAR10Source
-from lightcnn.data.datasets import DATASETS
-from lightcnn.data.mnist import MNISTSource
-from lightcnn.data.source import DatasetSource
+from lightcnn.data.sources import (
+    DATASETS,
+    CIFAR10Source,
+    CIFAR100Source,
+    DatasetSource,
+    FashionMNISTSource,
+    FolderSource,
+    KMNISTSource,
+    MNISTSource,
+    SVHNSource,
+    open_source,
+)
 
 if TYPE_CHECKING:
     from lightcnn.data.module import CIFAR10DataModule, ImageDataModule, MNISTDataModule
@@ -32,8 +40,14 @@ __all__ = [
     "DATASETS",
     "CIFAR10DataModule",
     "CIFAR10Source",
+    "CIFAR100Source",
     "DatasetSource",
+    "FashionMNISTSource",
+    "FolderSource",
     "ImageDataModule",
+    "KMNISTSource",
     "MNISTDataModule",
     "MNISTSource",
+    "SVHNSource",
+    "open_source",
 ]

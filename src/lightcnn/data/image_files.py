@@ -15,6 +15,7 @@ import glob
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,8 +25,10 @@ from torchvision.transforms.v2 import functional as TF
 
 from lightcnn.core.errors import DataError
 from lightcnn.data.pipelines.fit import FitToInput
-from lightcnn.data.source import DatasetSource
 from lightcnn.models.input_spec import InputSpec
+
+if TYPE_CHECKING:
+    from lightcnn.data.sources.source import DatasetSource
 
 #: file name endings searched for in folders (explicit files and globs may have any)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -156,7 +159,7 @@ class ImageFiles(Dataset):
         self,
         files: Sequence[Path],
         spec: InputSpec,
-        source: type[DatasetSource],
+        source: DatasetSource | type[DatasetSource],
         invert: str | bool = "auto",
     ) -> None:
         self.files = list(files)

@@ -1,4 +1,5 @@
-"""ImageDataModule: the one LightningDataModule, over any dataset of :data:`DATASETS`.
+"""ImageDataModule: the one LightningDataModule, over any dataset of :data:`DATASETS` (an
+image folder of one's own included).
 
 It brings the dataset's images to the model's input (:class:`~lightcnn.models.InputSpec`,
 resolved against the dataset), holds out a seeded validation split, and serves loaders through
@@ -16,13 +17,16 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-from lightcnn.data.datasets import DATASETS
+from lightcnn.core.errors import DataError
 from lightcnn.data.options import check_data_options
+from lightcnn.data.pipelines import TENSOR_LIMIT_BYTES, choose_pipeline
 from lightcnn.data.pipelines.augment import Augmentation
 from lightcnn.data.pipelines.fit import FitToInput
 from lightcnn.data.pipelines.per_sample import per_sample_transform
 from lightcnn.data.pipelines.tensor import TensorLoader, finish_batch
 from lightcnn.data.sampler import EpochShuffleSampler
+from lightcnn.data.sources import open_source
+from lightcnn.data.sources.folder import FolderSource, byte_size
 from lightcnn.data.split import split_indices, validation_count
 from lightcnn.models.input_spec import InputSpec
 
@@ -33,7 +37,8 @@ class ImageDataModule(L.LightningDataModule):
     """Train / validation / test loaders over a dataset, fitted to the model's input.
 
     Args:
-        dataset: a key of :data:`~lightcnn.data.DATASETS` (``mnist``, ``cifar10``).
+        dataset: a key of :data:`~lightcnn.data.DATASETS` (``mnist``, ``cifar10``, ``folder``,
+            ...).
         data_dir: folder holding the dataset in torchvision's layout.
         batch_size: samples per training batch.
         eval_batch_size: samples per validation, test and predict batch; None: ``batch_size``.
@@ -48,13 +53,23 @@ class ImageDataModule(L.LightningDataModule):
         download: download the dataset into ``data_dir`` when it is missing.
         num_classes: expected number of classes (checked against the dataset), or None.
         pipeline: ``tensor`` (batches from one device-resident tensor, finished per batch on
-            that device) or ``torchvision`` (per-sample transforms in loader workers).
+            that device), ``torchvision`` (per-sample transforms in loader workers) or
+            ``auto`` (tensor when the decoded images fit, see ``data/pipelines``).
         random_crop: training augmentation: random crop of the image zero-padded by
             ``crop_padding`` pixels (a random translation).
         crop_padding: border of the random crop.
         horizontal_flip: training augmentation: random left-right flip.
         brightness: training augmentation: ``ColorJitter`` brightness strength (0: off).
         contrast: training augmentation: ``ColorJitter`` contrast strength (0: off).
+        root: ``folder``: the image folder (``root/train/<class>/*``, optional ``val/``,
+            ``test/``).
+        image_size: ``folder``: the side images are brought to (None: their own).
+        channels: ``folder``: 1 or 3 (None: grey when every image is).
+        skip_bad_files: ``folder``: leave unreadable files out instead of stopping.
+        cache_dir: ``folder``: where the decoded images are cached.
+        extra: ``svhn``: add the ``extra`` split to the training split.
+        facts: what a run recorded of its dataset (:meth:`DatasetSource.facts`); a folder is
+            then read as it was in training.
         input: what the model takes (an :class:`InputSpec` or its dict); open fields take the
             dataset's values. None: the dataset's images as they are, normalised.
     """
@@ -78,6 +93,13 @@ class ImageDataModule(L.LightningDataModule):
         horizontal_flip: bool = False,
         brightness: float = 0.0,
         contrast: float = 0.0,
+        root: str | None = None,
+        image_size: int | None = None,
+        channels: int | None = None,
+        skip_bad_files: bool = False,
+        cache_dir: str | None = None,
+        extra: bool = False,
+        facts: Mapping[str, Any] | None = None,
         input: InputSpec | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -85,10 +107,13 @@ class ImageDataModule(L.LightningDataModule):
         options.pop("__class__", None)
         options["data_dir"] = str(data_dir)
         check_data_options(options)
-        # The checkpoint records which data the model saw (primitives only); the model's
-        # checkpoint carries the resolved input itself.
+        self.source = open_source(options)
+        self.input: InputSpec = InputSpec.from_dict(input).resolve(self.source)
+        # The checkpoint records which data the model saw and what it looked like (primitives
+        # only); the model's checkpoint carries the resolved input itself.
+        options["facts"] = self.source.facts()
+        options["num_classes"] = len(self.classes)  # null: the dataset's, as the model's
         self.save_hyperparameters(options)
-        self.source = DATASETS[dataset](data_dir)
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.val_size = val_size
@@ -97,11 +122,20 @@ class ImageDataModule(L.LightningDataModule):
         self.persistent_workers = persistent_workers and num_workers > 0
         self.seed = seed
         self.download = download
-        self.pipeline = pipeline
+        folder = isinstance(self.source, FolderSource)
+        self.pipeline = choose_pipeline(pipeline, self.source.decoded_bytes() if folder else None)
+        if pipeline == "auto" and folder:
+            how = "held in memory" if self.pipeline == "tensor" else "each file read per sample"
+            log.info(
+                "data.pipeline=auto: %s, %s (the decoded images take %s; auto holds up to %s)",
+                self.pipeline,
+                how,
+                byte_size(self.source.decoded_bytes()),
+                byte_size(TENSOR_LIMIT_BYTES),
+            )
         self.augmentation = Augmentation(
             random_crop, crop_padding, horizontal_flip, brightness, contrast
         )
-        self.input: InputSpec = InputSpec.from_dict(input).resolve(self.source)
         self.fit_to_input = FitToInput(self.input, self.source.image_size)
         # positions in the official training split of this run's train / validation images
         self.train_indices: list[int] = []
@@ -124,6 +158,11 @@ class ImageDataModule(L.LightningDataModule):
     def data_dir(self) -> Path:
         return self.source.data_dir
 
+    @property
+    def has_test(self) -> bool:
+        """Whether the dataset has a test split (an image folder without ``test/`` has none)."""
+        return self.source.has_test
+
     def transform(self, train: bool) -> torch.nn.Module:
         """The per-sample transform of a split (torchvision pipeline)."""
         return per_sample_transform(self.fit_to_input, self.augmentation if train else None)
@@ -135,12 +174,32 @@ class ImageDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         self.source.check_files()
+        if isinstance(self.source, FolderSource):
+            self.source.report()
         tensors = self.pipeline == "tensor"
         if self.train_set is None and stage in (None, "fit", "validate"):
-            train_split = self.source.read(True, self.transform(train=True), tensors=tensors)
-            count = len(train_split)
-            held_out = validation_count(self.val_size, count, self.name)
-            self.train_indices, self.val_indices = split_indices(count, held_out, self.seed)
+            self._setup_train_and_val(tensors)
+        if self.test_set is None and stage in (None, "test", "predict"):
+            if not self.has_test:
+                if stage is None:
+                    return
+                raise DataError(
+                    f"{self.name} has no test split ({self.data_dir} has no test/ folder): "
+                    "evaluate its validation split, split=val"
+                )
+            self.test_set = self.source.read("test", self.transform(train=False), tensors=tensors)
+
+    def _setup_train_and_val(self, tensors: bool) -> None:
+        train_split = self.source.read("train", self.transform(train=True), tensors=tensors)
+        count = len(train_split)
+        if self.source.has_val:  # validation files of its own
+            self.train_indices, self.val_indices = list(range(count)), []
+            self.train_set = train_split
+            self.val_set = self.source.read("val", self.transform(train=False), tensors=tensors)
+            held_out = f"{len(self.val_set):,} validation images (its val/ folder)"
+        else:
+            held = validation_count(self.val_size, count, self.name)
+            self.train_indices, self.val_indices = split_indices(count, held, self.seed)
             if isinstance(train_split, TensorDataset):
                 images, labels = train_split.tensors
                 self.train_set = TensorDataset(
@@ -149,18 +208,19 @@ class ImageDataModule(L.LightningDataModule):
                 self.val_set = TensorDataset(images[self.val_indices], labels[self.val_indices])
             else:
                 self.train_set = Subset(train_split, self.train_indices)
-                val_split = self.source.read(True, self.transform(train=False), tensors=False)
+                val_split = self.source.read("train", self.transform(train=False), tensors=False)
                 self.val_set = Subset(val_split, self.val_indices)
-            log.info(
-                "%s: %d train / %d validation images (seed %d); classes: %s",
-                self.name,
-                len(self.train_indices),
-                len(self.val_indices),
-                self.seed,
-                ", ".join(self.classes),
-            )
-        if self.test_set is None and stage in (None, "test", "predict"):
-            self.test_set = self.source.read(False, self.transform(train=False), tensors=tensors)
+            held_out = f"{len(self.val_indices):,} validation images (seed {self.seed})"
+        shown = ", ".join(self.classes[:12]) + (
+            f", … ({len(self.classes)} classes)" if len(self.classes) > 12 else ""
+        )
+        log.info(
+            "%s: %s train / %s; classes: %s",
+            self.name,
+            f"{len(self.train_set):,}",
+            held_out,
+            shown,
+        )
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Finish a tensor-pipeline batch on its device (:func:`finish_batch`)."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lightcnn.core.errors import BOOLEAN, ConfigError, Rule, check_rules, is_int, is_number
-from lightcnn.data.datasets import DATASETS
+from lightcnn.core.errors import BOOLEAN, Rule, check_rules, is_int, is_number
 from lightcnn.data.pipelines import PIPELINES
 from lightcnn.data.pipelines.augment import Augmentation
+from lightcnn.data.sources import DATASETS
 
 RULES: dict[str, Rule] = {
     "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),
@@ -26,21 +26,29 @@ RULES: dict[str, Rule] = {
     "pin_memory": BOOLEAN,
     "persistent_workers": BOOLEAN,
     "download": BOOLEAN,
+    # an image folder's (data=folder)
+    "root": (lambda v: v is None or isinstance(v, str), "the path of a folder"),
+    "image_size": (
+        lambda v: v is None or (is_int(v) and v > 0),
+        "a positive integer (or null: the images' own side)",
+    ),
+    "channels": (lambda v: v in (None, 1, 3), "1, 3 (or null: grey when every image is)"),
+    "skip_bad_files": BOOLEAN,
+    "cache_dir": (lambda v: v is None or isinstance(v, str), "the path of a folder"),
+    "facts": (lambda v: v is None or isinstance(v, Mapping), "a mapping (what a run recorded)"),
+    # SVHN's
+    "extra": BOOLEAN,
 }
 
 
 def check_data_options(options: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming ``data.<key>`` for the first option that cannot work.
 
+    What needs the dataset itself (its class count, the options only some datasets read) is
+    checked when it is opened (:func:`lightcnn.data.sources.open_source`).
+
     Args:
         options: the data module's arguments (``data`` config); missing keys are not checked.
     """
     check_rules("data", options, RULES)
     Augmentation.check(options)
-    if options.get("num_classes") is not None and "dataset" in options:
-        source = DATASETS[options["dataset"]]
-        if options["num_classes"] != len(source.classes):
-            raise ConfigError(
-                f"data.num_classes={options['num_classes']} but {source.name} has "
-                f"{len(source.classes)} classes"
-            )

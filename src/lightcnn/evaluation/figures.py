@@ -17,6 +17,9 @@ from torchvision.utils import make_grid
 from lightcnn.evaluation.classification import ClassificationMetrics, ReliabilityBins
 from lightcnn.evaluation.predictions import Mistakes
 
+#: above this many classes the figures drop per-cell counts and bar labels (CIFAR-100)
+MANY_CLASSES = 30
+
 
 def confusion_matrix_figure(metrics: ClassificationMetrics, title: str = "") -> Figure:
     """The confusion matrix: rows are the true classes, columns the predicted ones.
@@ -32,14 +35,15 @@ def confusion_matrix_figure(metrics: ClassificationMetrics, title: str = "") -> 
     shares = matrix / matrix.sum(dim=1, keepdim=True).clamp_min(1)
     classes = metrics.classes
     n = len(classes)
-    side = max(4.5, 0.55 * n + 2.0)
+    many = n > MANY_CLASSES  # too many cells for counts (CIFAR-100): colour only, small ticks
+    side = max(4.5, (0.2 if many else 0.55) * n + 2.0)
     figure = Figure(figsize=(side + 0.8, side), layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(shares.numpy(), cmap="Blues", vmin=0.0, vmax=1.0)
     colorbar = figure.colorbar(image, ax=ax, shrink=0.8)
     colorbar.set_label("share of the true class")
     size = 9 if n <= 10 else 7
-    for true in range(n):
+    for true in range(0 if many else n):
         for predicted in range(n):
             count = int(matrix[true, predicted])
             if count:
@@ -60,6 +64,8 @@ def confusion_matrix_figure(metrics: ClassificationMetrics, title: str = "") -> 
         ha="right" if max(map(len, classes)) > 2 else "center",
     )
     ax.set_yticks(range(n), classes)
+    if many:
+        ax.tick_params(labelsize=5)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title or f"Confusion matrix: {_summary(metrics)}", fontsize=10)
@@ -75,14 +81,18 @@ def per_class_accuracy_figure(metrics: ClassificationMetrics, title: str = "") -
         title: the figure title (default: accuracy and sample count).
     """
     classes, recall = metrics.classes, metrics.recall
-    figure = Figure(figsize=(max(5.0, 0.6 * len(classes) + 1.5), 3.8), layout="constrained")
+    many = len(classes) > MANY_CLASSES
+    width = (0.16 if many else 0.6) * len(classes) + 1.5
+    figure = Figure(figsize=(max(5.0, width), 3.8), layout="constrained")
     ax = figure.subplots()
     weakest = min(range(len(recall)), key=recall.__getitem__)
     colours = ["tab:orange" if i == weakest else "tab:blue" for i in range(len(recall))]
     bars = ax.bar(range(len(classes)), recall, color=colours)
-    ax.bar_label(bars, [f"{100 * r:.1f}" for r in recall], fontsize=7, padding=2)
+    if not many:
+        ax.bar_label(bars, [f"{100 * r:.1f}" for r in recall], fontsize=7, padding=2)
     ax.axhline(metrics.accuracy, color="black", linestyle="--", linewidth=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=45 if len(classes[0]) > 2 else 0)
+    rotation = 90 if many else 45 if len(classes[0]) > 2 else 0
+    ax.set_xticks(range(len(classes)), classes, rotation=rotation, fontsize=5 if many else None)
     # high accuracies differ in the last percent: start the axis below the weakest class
     worst = recall[weakest]
     bottom = min(0.95, math.floor((2 * worst - 1) * 20) / 20) if worst > 0.5 else 0.0

@@ -27,7 +27,7 @@ from lightcnn.evaluation.figures import (
     per_class_accuracy_figure,
 )
 from lightcnn.evaluation.predictions import Mistakes, Predictions
-from lightcnn.models import uses_pretrained_weights
+from lightcnn.models import network_name, uses_pretrained_weights
 from lightcnn.rundir.layout import METRICS
 
 #: The options of a model worth naming in a report, after its architecture.
@@ -49,6 +49,8 @@ class ReportContext:
         step: its global step, when known.
         history: the run's per-epoch metrics (``metrics.json``'s ``history``), when known.
         command: the command that made the report.
+        note: a line the report states under its table (a run of a dataset without a test
+            split reports validation only).
     """
 
     split: str
@@ -60,6 +62,7 @@ class ReportContext:
     step: int | None = None
     history: Sequence[Mapping[str, Any]] = field(default_factory=list)
     command: str = ""
+    note: str = ""
 
     def describe_model(self) -> str:
         """``arch · option value · ...`` (fine-tuning only for pretrained models)."""
@@ -67,7 +70,7 @@ class ReportContext:
         if not uses_pretrained_weights(self.model):
             shown = [key for key in shown if key not in ("pretrained", "finetune")]
         options = [f"{key} {self.model[key]}" for key in shown]
-        return " · ".join([str(self.model.get("arch", "?")), *options])
+        return " · ".join([network_name(self.model), *options])
 
     def describe_input(self) -> str:
         """The resolved input: side, channels, fit, normalisation."""
@@ -124,9 +127,11 @@ def build_report(
         "epoch": context.epoch,
         "step": context.step,
         "dataset": context.data.get("dataset"),
-        "data_dir": context.data.get("data_dir"),
+        "data_dir": context.data.get("root") or context.data.get("data_dir"),
         "arch": context.model.get("arch"),
+        **({"net": dict(context.model["net"])} if context.model.get("net") else {}),
         "input": spec,
+        **({"note": context.note} if context.note else {}),
         "mean_confidence": mean_confidence(metrics),
         **metrics.to_dict(),
     }
@@ -155,7 +160,7 @@ def render_markdown(
     if context.epoch is not None:
         saved = f" (saved after epoch {context.epoch}, step {context.step})"
     lines = [
-        f"# {context.model.get('arch', 'model')} on the {context.dataset_name} {split} split",
+        f"# {network_name(context.model)} on the {context.dataset_name} {split} split",
         "",
         "| | |",
         "| --- | --- |",
@@ -163,10 +168,12 @@ def render_markdown(
         f"| model | {context.describe_model()} |",
         f"| input | {context.describe_input()} |",
         f"| data | {context.dataset_name} {split} split, {metrics.count:,} images, from "
-        f"`{context.data.get('data_dir')}` |",
+        f"`{context.data.get('root') or context.data.get('data_dir')}` |",
     ]
     if context.command:
         lines.append(f"| command | `{context.command}` |")
+    if context.note:
+        lines += ["", f"**{context.note}**"]
     lines += [
         "",
         "## Summary",

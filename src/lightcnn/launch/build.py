@@ -37,6 +37,7 @@ from lightcnn.launch.distributed import global_rank
 from lightcnn.launch.spawned_console import SpawnedConsole
 from lightcnn.lit.classifier import ImageClassifier
 from lightcnn.models import input_requirement
+from lightcnn.models.custom import configured_target, trusting
 from lightcnn.rundir.checkpoints import load_weights_only
 from lightcnn.sweeps.study import load_job_trial
 
@@ -60,9 +61,14 @@ def build_data_and_model(cfg: DictConfig) -> tuple[ImageDataModule, ImageClassif
     Args:
         cfg: the composed config (``data`` and ``model`` nodes).
     """
-    requirement = input_requirement(OmegaConf.to_container(cfg.model, resolve=True))
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    requirement = input_requirement(model_cfg)
     datamodule: ImageDataModule = build(cfg.data, input=requirement.to_dict(), _convert_="all")
-    model: ImageClassifier = build(cfg.model, input=datamodule.input.to_dict(), _convert_="all")
+    given = {"input": datamodule.input.to_dict()}
+    if model_cfg.get("num_classes") is None:  # the dataset's: an image folder's class folders
+        given["num_classes"] = len(datamodule.classes)
+    with trusting(configured_target(model_cfg)):  # the config names it: the user's choice
+        model: ImageClassifier = build(cfg.model, **given, _convert_="all")
     return datamodule, model
 
 

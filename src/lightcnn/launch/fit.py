@@ -87,6 +87,8 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     run_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
     datamodule, model = build_data_and_model(cfg)
+    if validation_only_note(datamodule) and cfg.get("test", True):
+        log.info("%s", validation_only_note(datamodule))  # said once; metrics.json and report too
     if cfg.get("init_from"):
         trained = load_network_weights(model.net, cfg.init_from)
         log.info(
@@ -128,6 +130,7 @@ def fit_and_test(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     metrics |= {
         "status": outcome,
         **({PRUNED: pruned} if pruned is not None else {}),
+        "dataset": datamodule.hparams.get("facts"),  # what the data looked like
         # the history of every epoch, resumed ones included (checkpoints carry it)
         "history": list(history.epochs),
         "time_to_val_acc_s": history.first_reaching("val/acc", TIME_TO_ACC_THRESHOLDS),
@@ -248,11 +251,18 @@ def test_best(
     if not cfg.get("test", True):
         return metrics
     source = "best checkpoint" if best else "final weights"
-    log.info("Validating and testing the %s%s", source, f": {best}" if best else "")
+    note = validation_only_note(datamodule)
+    if note:
+        metrics["note"] = note
+        log.info("Validating the %s%s", source, f": {best}" if best else "")
+    else:
+        log.info("Validating and testing the %s%s", source, f": {best}" if best else "")
     if best:  # loaded once here, not by each of validate and test
         model.load_state_dict(load_weights_only(best)["state_dict"])
-    trainer.callbacks.append(RecordPredictions("test"))  # the test's predictions, for report/
-    for stage in (trainer.validate, trainer.test):
+    split = "val" if note else "test"
+    trainer.callbacks.append(RecordPredictions(split))  # the predictions, for report/
+    stages = (trainer.validate,) if note else (trainer.validate, trainer.test)
+    for stage in stages:
         for result in stage(model, datamodule=datamodule, verbose=False):
             metrics |= {name: float(value) for name, value in result.items()}
     summary = " ".join(
@@ -261,8 +271,19 @@ def test_best(
         if name in metrics
     )
     log.info("Result (%s): %s", source, summary)
-    write_run_report(run_dir, trainer, datamodule, model, best, history.epochs)
+    write_run_report(run_dir, trainer, datamodule, model, best, history.epochs, note)
     return metrics
+
+
+def validation_only_note(datamodule: ImageDataModule) -> str:
+    """What a run of a dataset without a test split says (once, and in metrics.json and the
+    report): it reports validation only. Empty for a dataset with a test split."""
+    if datamodule.has_test:
+        return ""
+    return (
+        f"{datamodule.data_dir} has no test/ folder, so this run reports validation only "
+        "(val/acc, val/loss)"
+    )
 
 
 def explain_interruption(trainer: L.Trainer, run_dir: Path) -> None:
@@ -288,6 +309,7 @@ def write_run_report(
     model: ImageClassifier,
     ckpt_path: str | None,
     history: list[dict[str, Any]],
+    note: str = "",
 ) -> Path | None:
     """Write a training run's report of its own test pass into ``<run_dir>/report``.
 
@@ -301,18 +323,20 @@ def write_run_report(
         model: the tested model.
         ckpt_path: the tested checkpoint (None: the final weights).
         history: the run's per-epoch metrics.
+        note: the validation-only note (the report is then the validation split's).
     """
     recorder = next((c for c in trainer.callbacks if isinstance(c, RecordPredictions)), None)
     if recorder is None or recorder.predictions is None or not trainer.is_global_zero:
         return None
     context = ReportContext(
-        split="test",
+        split="val" if note else "test",
         ckpt_path=ckpt_path or "the final weights (no checkpoint)",
         model=dict(model.hparams),
         data=dict(datamodule.hparams),
         dataset_name=datamodule.name,
         history=history,
         command=hydra_command("lightcnn.train"),
+        note=note,
     )
     report = make_report(recorder.predictions, datamodule.classes, context)
     folder = run_dir / REPORT_DIR

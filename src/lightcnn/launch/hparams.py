@@ -26,6 +26,7 @@ from torch.utils.tensorboard.summary import hparams, scalar
 
 from lightcnn.config.validation import model_input
 from lightcnn.models import uses_pretrained_weights
+from lightcnn.models.custom import configured_target
 
 #: the session's folder inside each TensorBoard log directory
 HPARAMS_RUN = "hparams"
@@ -58,6 +59,7 @@ def hparams_for_logging(cfg: DictConfig) -> dict[str, str | int | float]:
     data = OmegaConf.to_container(cfg.data, resolve=True)
     flat: dict[str, Any] = {key: model.get(key) for key in MODEL_KEYS}
     flat["pretrained"] = uses_pretrained_weights(model)
+    flat["net"] = configured_target(model)  # a network of one's own: its import path
     flat |= {key: data.get(key) for key in DATA_KEYS}
     flat["image_size"] = model_input(model, data).image_size
     flat["epochs"] = cfg.trainer.get("max_epochs")

@@ -28,7 +28,10 @@ RULES: dict[str, Rule] = {
     "weight_decay": (lambda v: is_number(v) and v >= 0, "a number >= 0"),
     "momentum": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "label_smoothing": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-    "num_classes": (lambda v: is_int(v) and v >= 2, "an integer >= 2"),
+    "num_classes": (
+        lambda v: v is None or (is_int(v) and v >= 2),
+        "an integer >= 2 (or null: the dataset's classes)",
+    ),
     "scheduler_kwargs": (lambda v: v is None or isinstance(v, Mapping), "a mapping"),
     "nesterov": BOOLEAN,
     "channels_last": BOOLEAN,

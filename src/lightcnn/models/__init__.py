@@ -11,6 +11,7 @@ from torch import nn
 
 from lightcnn.core.errors import ConfigError
 from lightcnn.models.alexnet import AlexNet, AlexNet2012, AlexNetCifar
+from lightcnn.models.custom import custom_network, network_name, trusting
 from lightcnn.models.input_spec import FITS, InputSpec
 from lightcnn.models.lenet import LeNet5, LeNet5_1998
 from lightcnn.models.pretrained import pretrained_input
@@ -21,6 +22,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "alexnet": AlexNet,
     "alexnet_2012": AlexNet2012,
     "alexnet_cifar": AlexNetCifar,
+    "custom": custom_network,  # your own nn.Module by import path: models/custom.py
 }
 
 
@@ -70,6 +72,9 @@ __all__ = [
     "LeNet5",
     "LeNet5_1998",
     "build_model",
+    "custom_network",
     "input_requirement",
+    "network_name",
+    "trusting",
     "uses_pretrained_weights",
 ]

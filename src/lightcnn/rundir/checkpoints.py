@@ -12,6 +12,7 @@ checkpoints too.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import re
 from collections.abc import Mapping
@@ -21,11 +22,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lightcnn.core.errors import CheckpointError, ConfigError
-from lightcnn.data import DATASETS, DatasetSource
+from lightcnn.data import DATASETS, DatasetSource, open_source
 from lightcnn.models import InputSpec, input_requirement, uses_pretrained_weights
+from lightcnn.models.custom import configured_target, resolve_network, trusting
 
 if TYPE_CHECKING:
     from lightcnn.lit.classifier import ImageClassifier
+
+log = logging.getLogger("lightcnn")
 
 
 def load_weights_only(path: str | Path, map_location: Any = "cpu", mmap: bool = False) -> Any:
@@ -96,11 +100,18 @@ def load_network_weights(net: torch.nn.Module, path: str | Path) -> dict[str, An
 class Checkpoint:
     """A lightcnn checkpoint file, read once with ``weights_only=True``.
 
+    A checkpoint of a network of one's own (``model=custom``) names its import path: it is
+    imported (and said so) and checked at once, and refused unless it names an ``nn.Module``
+    subclass or the path the user gave as ``trust`` (``models/custom.py``). Nothing it names
+    is called before that.
+
     Args:
         path: the ``.ckpt`` file.
+        trust: an import path the user named on the command line (``net_target=``), allowed
+            although it is not an ``nn.Module`` subclass.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, trust: str | None = None) -> None:
         self.path = Path(path).expanduser().resolve()
         payload = load_weights_only(self.path)
         hparams = payload.get("hyper_parameters") if isinstance(payload, dict) else None
@@ -113,6 +124,27 @@ class Checkpoint:
         self.payload: dict[str, Any] = payload
         self.hparams: dict[str, Any] = hparams
         self.data: dict[str, Any] = dict(payload.get("datamodule_hyper_parameters") or {})
+        self.network_target = configured_target(hparams)
+        self.trust = trust if trust == self.network_target else None
+        if hparams.get("arch") == "custom":
+            self._check_network()
+
+    def _check_network(self) -> None:
+        """Import the network a ``model=custom`` checkpoint names, refusing anything that is not
+        an ``nn.Module`` subclass (or the user's own ``trust``) before it is called."""
+        net = self.hparams.get("net")
+        target = self.network_target or "nothing"
+        log.info(
+            "%s holds a network of its own, %s: importing %s",
+            self.path.name,
+            target,
+            target.rpartition(".")[0] or target,
+        )
+        try:
+            with trusting(self.trust):
+                resolve_network(net)
+        except ConfigError as error:
+            raise CheckpointError(f"{self.path}: {error}") from None
 
     @property
     def epoch(self) -> int | None:
@@ -150,8 +182,9 @@ class Checkpoint:
             )
         return options
 
-    def dataset(self, override: str | None = None) -> type[DatasetSource]:
-        """The dataset the model was trained on (its facts: side, channels, classes).
+    def dataset(self, override: str | None = None) -> DatasetSource:
+        """The dataset the model was trained on (its facts: side, channels, classes), as the
+        checkpoint records it: an image folder's facts need no folder.
 
         Args:
             override: a dataset name given on the command line instead.
@@ -164,7 +197,9 @@ class Checkpoint:
                 if not name
                 else f"dataset={name!r} is unknown; allowed: {', '.join(DATASETS)}"
             )
-        return DATASETS[name]
+        if override and override != self.data.get("dataset"):
+            return open_source({"dataset": name, "data_dir": self.data.get("data_dir")})
+        return open_source({**self.data, "num_classes": None})
 
     def model(self, spec: InputSpec) -> ImageClassifier:
         """The model with the checkpoint's weights, in eval mode, built for ``spec``.
@@ -180,7 +215,8 @@ class Checkpoint:
         options = {**self.hparams, "input": spec.to_dict(), "compile": False}
         if uses_pretrained_weights(options):
             options |= {"pretrained": False, "weights_path": None, "finetune": "full"}
-        model = ImageClassifier(**options)
+        with trusting(self.trust):  # the network was checked when the checkpoint was read
+            model = ImageClassifier(**options)
         try:
             model.load_state_dict(self.payload["state_dict"])
         except RuntimeError as error:
