@@ -282,3 +282,24 @@ def test_the_cli_refuses_a_crafted_checkpoint_and_writes_nothing(
     assert lines[-1].startswith(f"lightcnn: error: {path}: refusing model.net._target_=os.system")
     assert "Traceback" not in result.stderr
     assert not marker.exists() and not out.exists()
+
+
+def test_summary_of_the_config_and_of_the_checkpoint(custom_run: Path, tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from lightcnn.summary import print_summary
+
+    texts = []
+    for overrides in (
+        ["model=custom", "model.net._target_=my_nets.TinyNet", "+model.net.width=12"],
+        [f"checkpoint={best_checkpoint(custom_run)}"],
+    ):
+        console = Console(record=True, width=120)
+        try:
+            print_summary(compose_job("summary", overrides, tmp_path), console)
+        finally:
+            GlobalHydra.instance().clear()
+        texts.append(console.export_text())
+    for text in texts:
+        assert "TinyNet on 1×28×28 input" in text and "my_nets.TinyNet: feature maps" in text
+    assert texts[0].splitlines()[-1] == texts[1].splitlines()[-1]  # the same parameters

@@ -288,3 +288,17 @@ def test_the_cli_refuses_a_bad_folder_in_one_line(tmp_path: Path) -> None:
         "folder or fill it"
     ]
     assert not run_dir.exists()
+
+
+def test_a_continuation_of_a_folder_run_keeps_its_recipe(folder_run, tmp_path: Path) -> None:
+    from lightcnn.config.validation import recipe_changes
+
+    root, run_dir = folder_run
+    same = ["data=folder", f"data.root={root}", "data.val_size=0.25", "data.batch_size=16"]
+    cfg = compose_job("train", [*same, "trainer.max_epochs=4"], tmp_path / "run")
+    GlobalHydra.instance().clear()
+    # null num_classes and input resolve to what the run saved: nothing changed
+    assert recipe_changes(cfg, best_checkpoint(run_dir)) == []
+    other = compose_job("train", [*same[:2], "data.val_size=0.5"], tmp_path / "run2")
+    GlobalHydra.instance().clear()
+    assert "data.val_size: 0.25 → 0.5" in recipe_changes(other, best_checkpoint(run_dir))

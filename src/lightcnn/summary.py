@@ -3,6 +3,7 @@
 Takes the same overrides as ``lightcnn.train`` (``model=...``, ``data=...``,
 ``model.padding=same``), builds the model for the data's input and prints, per layer, its
 output shape, parameters, multiply-adds and receptive field, with totals at the bottom.
+``checkpoint=<file.ckpt>`` summarises a checkpoint's network instead, rebuilt from it alone.
 Nothing is trained, read or written.
 """
 
@@ -18,8 +19,9 @@ from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import model_arguments
 from lightcnn.core.errors import EXIT_USER_ERROR, report, user_error_in
 from lightcnn.inspection.model_summary import render, summarize
-from lightcnn.models import InputSpec
+from lightcnn.models import InputSpec, network_name
 from lightcnn.models.custom import configured_target, trusting
+from lightcnn.rundir.checkpoints import Checkpoint
 
 
 def print_summary(cfg: DictConfig, console: Console) -> None:
@@ -31,16 +33,22 @@ def print_summary(cfg: DictConfig, console: Console) -> None:
     """
     from hydra.utils import instantiate
 
-    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    given = model_arguments(model_cfg, OmegaConf.to_container(cfg.data, resolve=True))
-    spec = InputSpec.from_dict(given["input"])
-    target = configured_target(model_cfg)
-    with trusting(target):  # the config names it: the user's choice (models/custom.py)
-        module = instantiate(cfg.model, **given, _convert_="all")
+    if cfg.get("checkpoint"):  # a checkpoint's network, rebuilt from the checkpoint alone
+        checkpoint = Checkpoint(cfg.checkpoint, trust=cfg.get("net_target"))
+        spec = checkpoint.requirement()
+        module = checkpoint.model(spec)
+        name = network_name(checkpoint.hparams)
+    else:
+        model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+        given = model_arguments(model_cfg, OmegaConf.to_container(cfg.data, resolve=True))
+        spec = InputSpec.from_dict(given["input"])
+        with trusting(configured_target(model_cfg)):  # the config names it: the user's choice
+            module = instantiate(cfg.model, **given, _convert_="all")
+        name = network_name(model_cfg)
     summary = summarize(module.net, (spec.in_channels, spec.image_size, spec.image_size))
     console.print(render(summary))
     console.print(
-        f"{target or model_cfg['arch']}: feature maps "
+        f"{name}: feature maps "
         + " → ".join(map(str, summary.spatial_sizes())),
         highlight=False,
     )
