@@ -60,6 +60,7 @@ def test_fast_dev_run_for_every_model_and_dataset(
         *own,
         "debug=fdr",
         "data.batch_size=2",
+        "data.eval_batch_size=2",
         "callbacks=none",
     )
     metrics, objects = train(cfg)

@@ -297,6 +297,7 @@ def test_a_run_failing_during_training_keeps_its_directory_with_the_evidence(
         f"paths.data_dir={mnist_root}",
         "data.val_size=100",
         "data.num_workers=0",
+        "data.batch_size=64",  # steps enough to diverge on the small MNIST
         "trainer.max_epochs=1",
         "model.lr=1e6",
         f"hydra.run.dir={run_dir}",

@@ -57,7 +57,7 @@ def test_whole_run_benchmark_runs_both_processes_and_prints_the_ratios(
     package_root = str(Path(lightcnn.__file__).resolve().parents[1])
     result = subprocess.run(
         [sys.executable, str(WHOLE_RUN), "--data-dir", str(mnist_root), "--val-size", "100",
-         "--epochs", "2", "--repeats", "1", "data.num_workers=0"],
+         "--epochs", "2", "--repeats", "1", "--batch-size", "64", "data.num_workers=0"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": package_root},
         capture_output=True,

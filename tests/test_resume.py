@@ -108,6 +108,8 @@ def test_ctrl_c_exits_130_with_the_resume_hint(tmp_path: Path, noisy_mnist: Path
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ},
+        # a shell's background job starts with SIGINT ignored, and Python keeps it so
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     last = run_dir / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 300

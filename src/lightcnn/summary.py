@@ -48,8 +48,7 @@ def print_summary(cfg: DictConfig, console: Console) -> None:
     summary = summarize(module.net, (spec.in_channels, spec.image_size, spec.image_size))
     console.print(render(summary))
     console.print(
-        f"{name}: feature maps "
-        + " → ".join(map(str, summary.spatial_sizes())),
+        f"{name}: feature maps " + " → ".join(map(str, summary.spatial_sizes())),
         highlight=False,
     )
     console.print(
