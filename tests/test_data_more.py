@@ -64,7 +64,9 @@ def test_the_idx_datasets_are_torchvision_s_own(roots) -> None:
     assert FashionMNISTSource.classes == tuple(FashionMNIST.classes)
     assert KMNISTSource.classes == tuple(KMNIST.classes)
     raw = roots["fashion_mnist"] / "FashionMNIST" / "raw"
-    assert (raw / "train-images-idx3-ubyte").is_file()  # unpacked from the published .gz
+    # the fixture holds the published .gz files only; a source finds them and unpacks them
+    assert FashionMNISTSource(roots["fashion_mnist"]).files_present()
+    assert (raw / "train-images-idx3-ubyte").is_file()
     images, labels = FashionMNISTSource(roots["fashion_mnist"]).raw_tensors("test")
     assert images.shape == (100, 1, 28, 28) and images.dtype == torch.uint8
     expected = gzip.decompress((raw / "t10k-labels-idx1-ubyte.gz").read_bytes())[8:]
