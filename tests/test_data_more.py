@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,12 @@ def test_a_corrupt_svhn_file_is_named(svhn_files: Path, tmp_path: Path) -> None:
         (folder / name).write_bytes((svhn_files / "SVHN" / name).read_bytes()[:100])
     with pytest.raises(DataError, match="train_32x32.mat, test_32x32.mat"):
         SVHNSource(tmp_path).check_files()
+
+
+def test_svhn_without_scipy_names_the_extra_to_install(
+    svhn_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # scipy is the `svhn` extra, not a dependency: without it the error says what to install
+    monkeypatch.setitem(sys.modules, "scipy.io", None)  # `import scipy.io` raises ImportError
+    with pytest.raises(DataError, match=r"pip install 'lightcnn\[svhn\]'"):
+        SVHNSource(svhn_root).raw_tensors("test")

@@ -1,5 +1,5 @@
 """SVHN, read with ``torchvision.datasets.SVHN``: house-number digits cropped to 32×32 RGB, in
-the published MATLAB files (``scipy.io`` reads them)."""
+the published MATLAB files (``scipy.io`` reads them: the ``svhn`` extra)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ class SVHNSource(DatasetSource):
         except ImportError as error:  # torchvision reads the .mat files with scipy
             raise DataError(
                 f"SVHN's .mat files are read with scipy, which is not installed ({error}): "
-                "pip install scipy"
+                "pip install 'lightcnn[svhn]' (or scipy)"
             ) from None
 
     def _parts(self, split: str) -> list[str]:
