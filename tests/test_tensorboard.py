@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from hydra.core.global_hydra import GlobalHydra
+from PIL import Image
 from tensorboard import context
 from tensorboard.backend.event_processing import data_provider
 from tensorboard.backend.event_processing import plugin_event_multiplexer as multiplexer
@@ -82,6 +83,9 @@ def test_images_after_each_validation_and_after_the_test(trained_run: Path) -> N
     assert steps["train/first_conv_filters"] == [0, 12]  # before training, then the last epoch
     matrix = run.Images("test/confusion_matrix")[0]
     assert matrix.width > 400 and matrix.height > 400
+    # the test's images are the report's figures, drawn once for both
+    with Image.open(trained_run / "report" / "confusion_matrix.png") as report_matrix:
+        assert report_matrix.size == (matrix.width, matrix.height)
     assert run.Images("test/misclassified")[0].encoded_image_string[:4] == b"\x89PNG"
 
 

@@ -9,13 +9,17 @@ that stage's curves. A callback without a TensorBoard logger to write to collect
 
 from __future__ import annotations
 
+import io
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
+from PIL import Image
 
 from lightcnn.callbacks.evaluation_passes import EvaluationPassHooks
 from lightcnn.core.errors import ConfigError, is_int
@@ -29,6 +33,8 @@ from lightcnn.evaluation.predictions import PredictionAccumulator
 from lightcnn.inspection.figures import feature_map_figure, filters_figure, first_conv
 
 log = logging.getLogger("lightcnn")
+#: the report's figures that TensorBoard shows under test/ (ClassificationFigures)
+REPORT_IMAGES = ("confusion_matrix.png", "per_class_accuracy.png", "misclassified.png")
 
 
 class TensorBoardFigures(L.Callback):
@@ -79,13 +85,14 @@ def class_names(trainer: L.Trainer, num_classes: int) -> tuple[str, ...]:
 
 
 class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
-    """Log ``<stage>/confusion_matrix``, ``<stage>/per_class_accuracy`` and
-    ``<stage>/misclassified`` for the validation pass after every ``every_n_epochs`` training
-    epochs and the last (stage ``val``), and for every test pass (stage ``test``).
+    """Log ``val/confusion_matrix``, ``val/per_class_accuracy`` and ``val/misclassified`` for
+    the validation pass after every ``every_n_epochs`` training epochs and the last, and the
+    same under ``test/`` for the run's test.
 
-    The logits come from the module's ``validation_step`` / ``test_step`` (they return them);
-    on epochs that are not due nothing is collected. Under DDP the figures show rank 0's share
-    of the split.
+    The validation logits come from the module's ``validation_step`` (it returns them); on
+    epochs that are not due nothing is collected. Under DDP the validation figures show rank
+    0's share of the split. The test's figures are the run's report's (``report/``, drawn once
+    from every rank's predictions): :meth:`log_report_images` logs them.
 
     Args:
         every_n_epochs: log the validation figures after epochs n, 2n, 3n, ... and the last.
@@ -100,11 +107,8 @@ class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
         self.collecting = False
 
     def start_pass(self, trainer: L.Trainer, stage: str) -> None:
-        if stage == "val":
-            fitting = trainer.state.fn == "fit" and not trainer.sanity_checking
-            self.collecting = fitting and self.due(trainer)
-        else:
-            self.collecting = bool(self.writers)
+        fitting = trainer.state.fn == "fit" and not trainer.sanity_checking
+        self.collecting = stage == "val" and fitting and self.due(trainer)
         if self.collecting:
             self.predictions.reset()
 
@@ -124,7 +128,7 @@ class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
         classes = class_names(trainer, predictions.logits.shape[1])
         metrics = ClassificationMetrics.from_predictions(predictions, classes)
         spec = pl_module.input_spec
-        epoch = f"epoch {trainer.current_epoch + 1}" if stage == "val" else "test"
+        epoch = f"epoch {trainer.current_epoch + 1}"
         self.log_figure(
             trainer,
             f"{stage}/confusion_matrix",
@@ -140,6 +144,18 @@ class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
             f"{stage}/misclassified",
             misclassified_figure(predictions.mistakes, classes, spec.mean, spec.std),
         )
+
+    def log_report_images(self, trainer: L.Trainer, images: Mapping[str, bytes]) -> None:
+        """Log the test report's confusion matrix, per-class accuracy and misclassified images
+        (PNG bytes by file name, :func:`lightcnn.evaluation.report.write_report`) under
+        ``test/``, at the current global step: the figures drawn once, for both."""
+        for name in REPORT_IMAGES:
+            if name in images:
+                with Image.open(io.BytesIO(images[name])) as image:
+                    pixels = np.asarray(image.convert("RGB"))
+                tag = f"test/{name.removesuffix('.png')}"
+                for writer in self.writers:
+                    writer.experiment.add_image(tag, pixels, trainer.global_step, dataformats="HWC")
 
 
 class FirstLayerFilters(TensorBoardFigures):

@@ -9,6 +9,7 @@ writes one for its own test into ``<run>/report/`` (``launch/fit.py``).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,19 +262,27 @@ def make_report(
     return build_report(metrics, predictions.mistakes, context)
 
 
-def write_report(folder: Path, report: Report) -> None:
+def write_report(folder: Path, report: Report) -> dict[str, bytes]:
     """Write the figures, ``report.md`` and, last, ``metrics.json`` into ``folder``, each file
     atomically (a reader never sees half a file).
+
+    Returns the PNG files' bytes by name: each figure is drawn once, and a training run logs
+    the same images to TensorBoard (``callbacks/tensorboard_figures.py``).
 
     Args:
         folder: the report folder (created).
         report: what :func:`build_report` assembled.
     """
+    images = {}
     for name, figure in report.figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
+        images[name] = buffer.getvalue()
         with atomic_path(folder / name) as partial:
-            figure.savefig(partial, format="png", dpi=110)
+            partial.write_bytes(images[name])
     write_text(folder / "report.md", report.markdown)
     write_json(folder / METRICS, report.metrics)
+    return images
 
 
 def summary_line(metrics: Mapping[str, Any]) -> str:

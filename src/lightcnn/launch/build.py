@@ -31,6 +31,7 @@ from lightcnn.callbacks import (
 )
 from lightcnn.core.errors import CheckpointError, LightcnnError
 from lightcnn.core.io import atomic_path
+from lightcnn.core.nvml_check import drop_nvml_check_without_nvml
 from lightcnn.data.module import ImageDataModule
 from lightcnn.launch.console import interactive, job_logging_config
 from lightcnn.launch.distributed import global_rank
@@ -121,6 +122,7 @@ def build_trainer(
         extra_callbacks: more callbacks (the benchmark's epoch timer).
         attempt: the run directory's attempt this trainer runs (``rundir/record.py``).
     """
+    drop_nvml_check_without_nvml()  # ~170 µs less per optimizer step without NVML (its module)
     loggers = build_loggers(cfg.get("logger"))
     callbacks = [
         *build_callbacks(cfg.get("callbacks")),

@@ -21,7 +21,12 @@ from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, open_dict
 
-from lightcnn.callbacks import OptunaPruning, RecordPredictions, TrainingHistory
+from lightcnn.callbacks import (
+    ClassificationFigures,
+    OptunaPruning,
+    RecordPredictions,
+    TrainingHistory,
+)
 from lightcnn.core.clock import seconds_since_start
 from lightcnn.core.io import write_json
 from lightcnn.data.module import ImageDataModule
@@ -340,6 +345,9 @@ def write_run_report(
     )
     report = make_report(recorder.predictions, datamodule.classes, context)
     folder = run_dir / REPORT_DIR
-    write_report(folder, report)
+    images = write_report(folder, report)
+    figures = next((c for c in trainer.callbacks if isinstance(c, ClassificationFigures)), None)
+    if figures is not None and not note:  # the test's figures, drawn once for both
+        figures.log_report_images(trainer, images)
     log.info("Report: %s", folder)
     return folder
