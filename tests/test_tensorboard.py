@@ -75,7 +75,7 @@ def test_the_run_opens_on_its_learning_curves(trained_run: Path) -> None:
 def test_images_after_each_validation_and_after_the_test(trained_run: Path) -> None:
     run = events(trained_run / "tensorboard")
     steps = {tag: [image.step for image in run.Images(tag)] for tag in run.Tags()["images"]}
-    # 6 steps per epoch; figures after every 5th epoch (the default) and the last, so only after
+    # 6 steps per epoch; figures after every 10th epoch (the default) and the last, so only after
     # the 2nd; the test runs at the end
     for figure in ("confusion_matrix", "per_class_accuracy", "misclassified"):
         assert steps[f"val/{figure}"] == [12]
