@@ -75,7 +75,8 @@ def timed(command: list[str]) -> tuple[float, str]:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start, done.stdout.strip().splitlines()[-1]
+    lines = done.stdout.strip().splitlines()
+    return time.perf_counter() - start, lines[-1] if lines else ""
 
 
 def main() -> None:
