@@ -105,3 +105,24 @@ def test_the_plain_script_trains_lightcnns_default_recipe() -> None:
         0.1,
     )
     assert (cfg.data.random_crop, cfg.data.crop_padding, cfg.model.weight_decay) == (True, 2, 1e-4)
+
+
+@pytest.mark.slow
+def test_startup_benchmark_times_each_step_to_the_first_batch(mnist_root: Path) -> None:
+    """benchmarks/startup.py: every step of the start-up, in order, and their sum."""
+    package_root = str(Path(lightcnn.__file__).resolve().parents[1])
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "startup.py"), "--data-dir", str(mnist_root),
+         "--repeats", "1"],
+        env={**os.environ, "PYTHONPATH": package_root},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = dict(re.findall(r"^\| (.+?) \| \**([\d.]+)\** \|$", result.stdout, re.M))
+    steps = [name for name in rows if not name.startswith(("**", "the plain"))]
+    assert steps[1].startswith("import torch") and steps[-1].startswith("trainer.fit")
+    assert len(steps) == 9  # the interpreter, three imports, compose, checks, data, trainer, fit
+    total = float(rows["**to the first training batch**"])
+    assert total == pytest.approx(sum(float(rows[name]) for name in steps), abs=0.06)
