@@ -35,7 +35,8 @@ import lightcnn.launch.fit
 step("import lightcnn.launch.fit (Lightning, torchmetrics, matplotlib, TensorBoard)")
 from lightcnn.config.compose import compose_run
 from lightcnn.config.validation import check_train_config
-cfg = compose_run([f"paths.data_dir={sys.argv[1]}", "trainer.max_epochs=1"], run_dir=sys.argv[2])
+overrides = [f"paths.data_dir={sys.argv[1]}", "trainer.max_epochs=1", *sys.argv[3:]]
+cfg = compose_run(overrides, run_dir=sys.argv[2])
 step("Hydra composition of conf/train.yaml")
 check_train_config(cfg)
 step("config checks")
@@ -83,12 +84,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("LIGHTCNN_DATA_DIR", "data"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for the lightcnn run")
     args = parser.parse_args()
     steps: dict[str, list[float]] = {}
     plain: dict[str, list[float]] = {"interpreter": [], "import": [], "data": []}
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="lightcnn-startup-") as run_dir:
-            _, out = timed([sys.executable, "-c", STEPS, args.data_dir, run_dir])
+            _, out = timed([sys.executable, "-c", STEPS, args.data_dir, run_dir, *args.overrides])
         for name, seconds in json.loads(out).items():
             steps.setdefault(name, []).append(seconds)
         plain["interpreter"].append(timed([sys.executable, "-c", "pass"])[0])

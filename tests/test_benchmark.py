@@ -113,7 +113,7 @@ def test_startup_benchmark_times_each_step_to_the_first_batch(mnist_root: Path) 
     package_root = str(Path(lightcnn.__file__).resolve().parents[1])
     result = subprocess.run(
         [sys.executable, str(SCRIPT.parent / "startup.py"), "--data-dir", str(mnist_root),
-         "--repeats", "1"],
+         "--repeats", "1", "data.val_size=100"],
         env={**os.environ, "PYTHONPATH": package_root},
         capture_output=True,
         text=True,
