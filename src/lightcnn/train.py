@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import check_train_config
 from lightcnn.core.errors import EXIT_USER_ERROR, LightcnnError, report
+from lightcnn.core.process import freeze_for_exit
 from lightcnn.launch.console import log_to_file
 from lightcnn.launch.job import Job
 from lightcnn.rundir.resume import expand_resume
@@ -81,7 +82,9 @@ def main() -> float | None:
     except LightcnnError as error:
         report(error)
         sys.exit(EXIT_USER_ERROR)
-    return _hydra_main()
+    result = _hydra_main()
+    freeze_for_exit()  # the run is written: a 1.5 s shorter exit (core/process.py)
+    return result
 
 
 if __name__ == "__main__":
