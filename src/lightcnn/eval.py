@@ -20,7 +20,6 @@ from omegaconf import DictConfig, OmegaConf
 from lightcnn.config import CONF_DIR
 from lightcnn.config.location import run_dir_of
 from lightcnn.core.errors import EXIT_USER_ERROR, ConfigError, DataError, LightcnnError, report
-from lightcnn.core.process import freeze_for_exit
 from lightcnn.evaluation.report import ReportContext, make_report, summary_line, write_report
 from lightcnn.launch.console import configure_console, interactive
 from lightcnn.launch.job import hydra_command
@@ -120,7 +119,7 @@ def run_history(checkpoint: Checkpoint) -> list[dict[str, Any]]:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="eval")
-def _hydra_main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float:
     try:
         metrics = evaluate(cfg)
     except LightcnnError as error:
@@ -129,13 +128,6 @@ def _hydra_main(cfg: DictConfig) -> float:
         discard_unused_run_dir(Path(cfg.paths.output_dir))
         sys.exit(EXIT_USER_ERROR)
     return metrics["accuracy"]
-
-
-def main() -> float:
-    """Console entry point: run Hydra, then end the process quickly (core/process.py)."""
-    result = _hydra_main()
-    freeze_for_exit()
-    return result
 
 
 if __name__ == "__main__":

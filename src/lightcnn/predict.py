@@ -28,7 +28,6 @@ from torch.utils.data import DataLoader
 from lightcnn.config import CONF_DIR
 from lightcnn.core.errors import EXIT_USER_ERROR, DataError, LightcnnError, report
 from lightcnn.core.io import write_json, write_text
-from lightcnn.core.process import freeze_for_exit
 from lightcnn.data.image_files import ImageFiles, find_images
 from lightcnn.launch.console import configure_console, interactive
 from lightcnn.models import network_name
@@ -227,7 +226,7 @@ def common_parent(paths: list[Path]) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="predict")
-def _hydra_main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> None:
     try:
         results = predict(cfg)
     except LightcnnError as error:
@@ -236,13 +235,6 @@ def _hydra_main(cfg: DictConfig) -> None:
         sys.exit(EXIT_USER_ERROR)
     if any(result.error for result in results):
         sys.exit(EXIT_SOME_FAILED)
-
-
-def main() -> None:
-    """Console entry point: run Hydra, then end the process quickly (core/process.py)."""
-    result = _hydra_main()
-    freeze_for_exit()
-    return result
 
 
 if __name__ == "__main__":

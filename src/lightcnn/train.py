@@ -18,7 +18,6 @@ from omegaconf import DictConfig
 from lightcnn.config import CONF_DIR
 from lightcnn.config.validation import check_train_config
 from lightcnn.core.errors import EXIT_USER_ERROR, LightcnnError, report
-from lightcnn.core.process import freeze_for_exit
 from lightcnn.launch.console import log_to_file
 from lightcnn.launch.job import Job
 from lightcnn.rundir.resume import expand_resume
@@ -82,9 +81,7 @@ def main() -> float | None:
     except LightcnnError as error:
         report(error)
         sys.exit(EXIT_USER_ERROR)
-    result = _hydra_main()
-    freeze_for_exit()  # the run is written: a 1.5 s shorter exit (core/process.py)
-    return result
+    return _hydra_main()
 
 
 if __name__ == "__main__":
