@@ -16,7 +16,7 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.callbacks import LearningRateMonitor, RichProgressBar
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
@@ -124,8 +124,11 @@ def build_trainer(
     """
     drop_nvml_check_without_nvml()  # ~170 µs less per optimizer step without NVML (its module)
     loggers = build_loggers(cfg.get("logger"))
+    configured = build_callbacks(cfg.get("callbacks"))
+    if not loggers:  # `~logger`: nothing to log the learning rate to (Lightning would refuse)
+        configured = [c for c in configured if not isinstance(c, LearningRateMonitor)]
     callbacks = [
-        *build_callbacks(cfg.get("callbacks")),
+        *configured,
         EpochSeed(cfg.seed),
         NonFiniteLossGuard(),
         TrainingHistory(attempt),
