@@ -118,7 +118,9 @@ def test_cli_fast_dev_run_from_another_directory(tmp_path: Path, mnist_root: Pat
     lines = [line.split("] ", 1)[-1] for line in output.splitlines() if line.startswith("[")]
     assert lines and len(lines) == len(set(lines)), "a message was printed twice"
     assert "GPU available" in output  # Lightning's useful lines stay
-    for noise in ("Tip:", "deprecated", "INFO:", "TPU available", "100% of the batches"):
+    noise_lines = ("Tip:", "deprecated", "INFO:", "TPU available", "100% of the batches")
+    # nanobind's "leaked function" report at exit: what gc.freeze() before exiting caused
+    for noise in (*noise_lines, "nanobind", "leaked"):
         assert noise not in output
     log = (tmp_path / "run" / "train.log").read_text()
     assert "Result (final weights)" in log and "GPU available" in log
@@ -170,34 +172,6 @@ def test_compile_keeps_clean_state_dict_keys(make_cfg) -> None:
         key.startswith(("net.", "train_acc", "val_acc", "test_acc")) for key in keys
     )
     assert not any("_orig_mod" in key for key in keys)
-<<<<<<< Updated upstream
-=======
-
-
-@pytest.mark.slow
-def test_the_cli_freezes_its_objects_for_exit_with_its_run_written(
-    tmp_path: Path, mnist_root: Path
-) -> None:
-    """``lightcnn.train``'s entry point ends with gc.freeze() (a 1.5 s shorter exit,
-    core/process.py): nothing may still need a collection then — the record, the report and the
-    TensorBoard events (the test's images were logged last) are whole."""
-    run = tmp_path / "run"
-    code = (
-        "import gc, sys\nfrom lightcnn.train import main\n"
-        "sys.argv = ['lightcnn.train', *sys.argv[1:]]\nmain()\n"
-        "print('frozen', gc.get_freeze_count())"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, "trainer.max_epochs=1", f"paths.data_dir={mnist_root}",
-         f"hydra.run.dir={run}", "data.val_size=100"],
-        env=cli_env(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert int(result.stdout.split("frozen ")[-1]) > 100_000
-    assert json.loads((run / "metrics.json").read_text())["status"] == "completed"
-    assert (run / "report" / "report.md").is_file()
-    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0}).Reload()
-    assert {"test/confusion_matrix", "val/confusion_matrix"} <= set(events.Tags()["images"])
 
 
 def test_a_run_without_any_logger_trains_and_tests(make_cfg) -> None:
@@ -205,4 +179,3 @@ def test_a_run_without_any_logger_trains_and_tests(make_cfg) -> None:
     metrics, objects = train(make_cfg("~logger", "trainer.max_epochs=1", "data.batch_size=64"))
     assert metrics["status"] == "completed" and 0.0 <= metrics["test/acc"] <= 1.0
     assert not objects["trainer"].loggers
->>>>>>> Stashed changes
