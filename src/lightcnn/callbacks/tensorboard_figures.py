@@ -150,12 +150,11 @@ class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
         (PNG bytes by file name, :func:`lightcnn.evaluation.report.write_report`) under
         ``test/``, at the current global step: the figures drawn once, for both."""
         for name in REPORT_IMAGES:
-            if name in images:
-                with Image.open(io.BytesIO(images[name])) as image:
-                    pixels = np.asarray(image.convert("RGB"))
-                tag = f"test/{name.removesuffix('.png')}"
-                for writer in self.writers:
-                    writer.experiment.add_image(tag, pixels, trainer.global_step, dataformats="HWC")
+            with Image.open(io.BytesIO(images[name])) as image:
+                pixels = np.asarray(image.convert("RGB"))
+            tag = f"test/{name.removesuffix('.png')}"
+            for writer in self.writers:
+                writer.experiment.add_image(tag, pixels, trainer.global_step, dataformats="HWC")
 
 
 class FirstLayerFilters(TensorBoardFigures):
