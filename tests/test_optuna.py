@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import optuna
 import pytest
@@ -22,7 +24,7 @@ from lightcnn.callbacks import OptunaPruning
 from lightcnn.core.errors import ConfigError
 from lightcnn.sweeps.leaderboard import build_leaderboard
 from lightcnn.sweeps.optuna_search import grid, search_space
-from lightcnn.sweeps.study import dashboard_command, redact, storage_location
+from lightcnn.sweeps.study import dashboard_command, open_storage, redact, storage_location
 
 TINY = (
     "debug=limit",
@@ -149,6 +151,29 @@ def test_a_hopeless_trial_is_pruned_and_the_same_command_continues_the_study(
     other = search(tmp_path, mnist_root, "hydra.sweeper.study_name=other", *pruning)
     assert other.returncode == 2
     assert "already holds a sweep whose jobs finished (0, 1, 2)" in other.stderr
+
+
+def _open_after(barrier: Any, location: str) -> str:
+    barrier.wait()
+    try:
+        open_storage(location).get_all_studies()
+    except ConfigError as error:
+        return str(error)
+    return "opened"
+
+
+@pytest.mark.slow
+def test_workers_opening_one_new_database_at_once_all_open_it(tmp_path: Path) -> None:
+    """Each worker creates the tables it does not see; the slower one must open the database
+    again instead of failing with "table ... already exists" (lost 3 of 5 rounds before)."""
+    workers = 6
+    context = multiprocessing.get_context("fork")  # workers without a fresh import of torch
+    with context.Manager() as manager, context.Pool(workers) as pool:
+        for round_ in range(3):
+            barrier = manager.Barrier(workers)
+            location = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+            results = pool.starmap(_open_after, [(barrier, location)] * workers)
+            assert results == ["opened"] * workers
 
 
 @pytest.mark.slow

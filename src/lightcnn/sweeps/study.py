@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import optuna
 
 SQLITE_TIMEOUT_S = 60  # two workers (and their jobs) writing one SQLite file wait for its lock
+SCHEMA_RACE_ATTEMPTS = 10  # each attempt after a lost race finds one more table made
 
 
 def require_optuna() -> Any:
@@ -66,17 +67,13 @@ def open_storage(location: str) -> optuna.storages.BaseStorage:
     if "://" not in location:
         backend = optuna.storages.journal.JournalFileBackend(str(Path(location).resolve()))
         return optuna.storages.JournalStorage(backend)
-    from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     engine: dict[str, Any] = {}
     if location.startswith("sqlite:"):
         engine["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
     try:
-        try:
-            return optuna.storages.RDBStorage(location, engine_kwargs=engine)
-        except IntegrityError:
-            # two workers creating one new database at once: the other made its tables first
-            return optuna.storages.RDBStorage(location, engine_kwargs=engine)
+        return _create_rdb_storage(optuna, location, engine)
     except (ArgumentError, OperationalError) as error:
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
         raise ConfigError(
@@ -84,6 +81,24 @@ def open_storage(location: str) -> optuna.storages.BaseStorage:
             "database URL (sqlite:////abs/path/optuna.db, postgresql://user@host/db), a "
             "journal file path, or null (optuna.db in the sweep folder)"
         ) from None
+
+
+def _create_rdb_storage(optuna: Any, location: str, engine: dict[str, Any]) -> Any:
+    """``RDBStorage(location)``, opened again when another worker created its tables first.
+
+    Workers that open one new database at once each check which tables exist, then create
+    them (SQLAlchemy's ``create_all``: sqlalchemy/sqlalchemy#4936); the slower one fails with
+    "table ... already exists" or a duplicate key. Opening again finds those tables made.
+    """
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for _ in range(SCHEMA_RACE_ATTEMPTS - 1):
+        try:
+            return optuna.storages.RDBStorage(location, engine_kwargs=engine)
+        except (IntegrityError, OperationalError, ProgrammingError) as error:
+            if not (isinstance(error, IntegrityError) or "already exists" in str(error)):
+                raise
+    return optuna.storages.RDBStorage(location, engine_kwargs=engine)
 
 
 def dashboard_command(location: str) -> str:
