@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hydra.core.global_hydra import GlobalHydra
@@ -75,10 +76,10 @@ def test_the_run_opens_on_its_learning_curves(trained_run: Path) -> None:
 def test_images_after_each_validation_and_after_the_test(trained_run: Path) -> None:
     run = events(trained_run / "tensorboard")
     steps = {tag: [image.step for image in run.Images(tag)] for tag in run.Tags()["images"]}
-    # 6 steps per epoch; figures after every 10th epoch (the default) and the last, so only after
-    # the 2nd; the test runs at the end
+    # 6 steps per epoch; figures after every 10th epoch (the default) and the last, but the
+    # last epoch's are the test's, which runs at the end: no validation figures in 2 epochs
     for figure in ("confusion_matrix", "per_class_accuracy", "misclassified"):
-        assert steps[f"val/{figure}"] == [12]
+        assert f"val/{figure}" not in steps
         assert steps[f"test/{figure}"] == [12]
     assert steps["train/first_conv_filters"] == [0, 12]  # before training, then the last epoch
     matrix = run.Images("test/confusion_matrix")[0]
@@ -153,6 +154,45 @@ def test_figure_callbacks_are_on_by_default_and_off_costs_nothing(make_cfg, tmp_
     _, objects = train(off)
     assert not any(isinstance(c, kinds) for c in objects["trainer"].callbacks)
     assert events(tmp_path / "run" / "tensorboard").Tags()["images"] == []
+
+
+def test_without_a_test_the_last_epoch_draws_the_validation_figures(make_cfg, tmp_path: Path):
+    cfg = make_cfg(
+        "test=false",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "callbacks.first_layer_filters=null",
+    )
+    train(cfg)
+    run = events(tmp_path / "run" / "tensorboard")
+    steps = {tag: [image.step for image in run.Images(tag)] for tag in run.Tags()["images"]}
+    assert steps == {
+        "val/confusion_matrix": [4],
+        "val/per_class_accuracy": [4],
+        "val/misclassified": [4],
+    }
+
+
+@pytest.mark.parametrize(
+    ("test_report", "has_test", "epoch", "due"),
+    [
+        (True, True, 8, False),  # the test report's figures are the end's
+        (True, True, 10, True),  # a 10th epoch is due anyway
+        (True, True, 5, False),
+        (True, False, 8, True),  # a validation-only report logs no figures
+        (False, True, 8, True),
+    ],
+)
+def test_the_last_epoch_is_due_unless_a_test_report_follows(test_report, has_test, epoch, due):
+    figures = ClassificationFigures(every_n_epochs=10, test_report=test_report)
+    figures.writers = [object()]
+    trainer = SimpleNamespace(
+        current_epoch=epoch - 1,
+        max_epochs=8 if epoch <= 8 else epoch,
+        datamodule=SimpleNamespace(has_test=has_test),
+    )
+    assert figures.due(trainer) is due
 
 
 def test_without_tensorboard_the_figures_collect_nothing(make_cfg) -> None:

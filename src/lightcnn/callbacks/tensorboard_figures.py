@@ -92,19 +92,32 @@ class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
     The validation logits come from the module's ``validation_step`` (it returns them); on
     epochs that are not due nothing is collected. Under DDP the validation figures show rank
     0's share of the split. The test's figures are the run's report's (``report/``, drawn once
-    from every rank's predictions): :meth:`log_report_images` logs them.
+    from every rank's predictions): :meth:`log_report_images` logs them. A run that ends with
+    that test (``test_report``, on data with a test split) skips the validation figures of its
+    last epoch: the test's are the end's figures, and drawing both cost 0.5 s of every run.
 
     Args:
         every_n_epochs: log the validation figures after epochs n, 2n, 3n, ... and the last.
         max_mistakes: at most this many misclassified examples in the grid.
+        test_report: whether the run ends with a test report (the config's ``test``).
     """
 
     config_key = "classification_figures"
 
-    def __init__(self, every_n_epochs: int = 1, max_mistakes: int = 25) -> None:
+    def __init__(
+        self, every_n_epochs: int = 1, max_mistakes: int = 25, test_report: bool = False
+    ) -> None:
         super().__init__(every_n_epochs)
         self.predictions = PredictionAccumulator(max_mistakes)
         self.collecting = False
+        self.test_report = test_report
+
+    def due(self, trainer: L.Trainer) -> bool:
+        epoch = trainer.current_epoch + 1
+        tested = self.test_report and getattr(trainer.datamodule, "has_test", False)
+        if tested and epoch == trainer.max_epochs and epoch % self.every_n_epochs:
+            return False  # the test report's figures follow
+        return super().due(trainer)
 
     def start_pass(self, trainer: L.Trainer, stage: str) -> None:
         fitting = trainer.state.fn == "fit" and not trainer.sanity_checking
