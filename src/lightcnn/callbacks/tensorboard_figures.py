@@ -94,10 +94,11 @@ class ClassificationFigures(EvaluationPassHooks, TensorBoardFigures):
     0's share of the split. The test's figures are the run's report's (``report/``, drawn once
     from every rank's predictions): :meth:`log_report_images` logs them. A run that ends with
     that test (``test_report``, on data with a test split) skips the validation figures of its
-    last epoch: the test's are the end's figures, and drawing both cost 0.5 s of every run.
+    last epoch: the test's are the end's figures, and drawing both cost about 0.6 s a run.
 
     Args:
-        every_n_epochs: log the validation figures after epochs n, 2n, 3n, ... and the last.
+        every_n_epochs: log the validation figures after epochs n, 2n, 3n, ... and the last
+            (unless ``test_report``).
         max_mistakes: at most this many misclassified examples in the grid.
         test_report: whether the run ends with a test report (the config's ``test``).
     """
