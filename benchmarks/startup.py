@@ -27,6 +27,8 @@ clock = [time.perf_counter()]
 times = {}
 def step(name):
     now = time.perf_counter(); times[name] = now - clock[0]; clock[0] = now
+from lightcnn.core import collector
+collector.pause_if_main("__main__")  # as the command line: no collections during the imports
 import torch, torchvision
 step("import torch, torchvision (the plain script pays it too)")
 import lightcnn.train
@@ -39,6 +41,7 @@ overrides = [f"paths.data_dir={sys.argv[1]}", "trainer.max_epochs=1", *sys.argv[
 cfg = compose_run(overrides, run_dir=sys.argv[2])
 step("Hydra composition of conf/train.yaml")
 check_train_config(cfg)
+collector.resume()  # where train() resumes the collector
 step("config checks")
 import lightning as L
 from lightcnn.launch.build import build_data_and_model, build_trainer

@@ -11,7 +11,10 @@ Each repeat runs both variants once, alternating which goes first, each as a fre
 
 Per variant it reports the medians over repeats of:
 
-- the whole process, timed from outside (start-up, imports, data, every epoch, test);
+- the whole process, timed from outside (start-up, imports, data, every epoch, test), and its
+  CPU time (``wait4``'s user + system seconds: the time the machine's other tenants take, which
+  moves the wall time, hardly moves it);
+- the seconds from the process start to the end of the first epoch (start-up and one epoch);
 - one epoch (training + validation + checkpoints): the differences between the
   seconds-since-start each process records at the end of its epochs, the first epoch left out
   (it also pays for first-call warm-ups);
@@ -19,8 +22,9 @@ Per variant it reports the medians over repeats of:
   epoch that reached it (what a user waits for to get a usable model);
 - the peak resident memory (``wait4``'s ``ru_maxrss``);
 
-and the ratios lightcnn / plain. The machine drifts by 20-40% within minutes: only the ratios
-of interleaved runs mean anything.
+and the ratios lightcnn / plain, of the medians and of each interleaved pair (a pair ran
+minutes apart: its ratio moves less with the drift). The machine drifts by 20-40% within
+minutes: only the ratios of interleaved runs mean anything.
 
 ``--baseline DIR`` adds a third variant, **baseline**: ``python -m lightcnn.train`` from another
 checkout (e.g. ``git worktree add ../before <commit>``), run with ``PYTHONPATH=DIR/src`` by the
@@ -69,6 +73,11 @@ def run(command: list[str], out: Path, env: dict[str, str] | None = None) -> dic
     reached = [e["elapsed_s"] for e in result["history"] if e["val/acc"] >= TARGET_VAL_ACC]
     return {
         "wall_s": wall,
+        # user + system seconds of the process and its threads: hardly moved by the time the
+        # machine's other tenants take (steal), unlike the wall time
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        # seconds from the process start to the end of the first epoch: start-up + one epoch
+        "first_epoch_s": ends[0],
         "epoch_s": statistics.median(b - a for a, b in itertools.pairwise(ends)),
         # seconds from the process start to the end of the first epoch at the target
         "to_target_s": reached[0] if reached else float("nan"),
@@ -152,6 +161,8 @@ def main() -> None:
                 results[variant].append(measured)
                 print(
                     f"repeat {repeat + 1} {variant:8s} whole {measured['wall_s']:6.1f} s  "
+                    f"cpu {measured['cpu_s']:6.1f} s  "
+                    f"first epoch {measured['first_epoch_s']:5.1f} s  "
                     f"epoch {measured['epoch_s']:5.2f} s  to {TARGET_VAL_ACC:.0%} "
                     f"{measured['to_target_s']:5.1f} s  peak {measured['peak_mib']:6.0f} MiB  "
                     f"test/acc {measured['test_acc']:.4f}",
@@ -170,6 +181,8 @@ def main() -> None:
     for key, label, unit in (
         ("epoch_s", "one epoch (train + validation + checkpoints)", "s"),
         ("wall_s", "whole process", "s"),
+        ("cpu_s", "whole process, CPU time (user + system)", "s"),
+        ("first_epoch_s", "process start to the end of the first epoch", "s"),
         ("to_target_s", f"time to {TARGET_VAL_ACC:.0%} validation accuracy", "s"),
         ("peak_mib", "peak memory", "MiB"),
         ("test_acc", "test accuracy", ""),
@@ -180,11 +193,11 @@ def main() -> None:
             c = median["baseline"][key]
             row += f" {c:.4g} {unit} | {a / c:.2f} |"
         print(row)
-    per_repeat = [
-        a["epoch_s"] / b["epoch_s"]
-        for a, b in zip(results["lightcnn"], results["plain"], strict=True)
-    ]
-    print(f"per-repeat epoch ratios: {', '.join(f'{r:.2f}' for r in per_repeat)}")
+    for key, label in (("epoch_s", "epoch"), ("wall_s", "whole")):
+        for other in ("plain", "baseline") if base else ("plain",):
+            pairs = zip(results["lightcnn"], results[other], strict=True)
+            ratios = ", ".join(f"{a[key] / b[key]:.2f}" for a, b in pairs)
+            print(f"per-repeat {label} ratios lightcnn / {other}: {ratios}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ Rebuilds the model and its data from what the checkpoint carries (``data=...`` a
 
 from __future__ import annotations
 
+from lightcnn.core import collector
+
+collector.pause_if_main(__name__)  # no garbage collections while the libraries load
+
 import json
 import logging
 import sys
@@ -48,6 +52,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     from lightcnn.data.module import ImageDataModule
     from lightcnn.launch.build import build
 
+    collector.resume()  # everything is imported (lightcnn/core/collector.py)
     configure_console()
     checkpoint = Checkpoint(cfg.ckpt_path, trust=cfg.get("net_target"))
     overrides = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else {}

@@ -9,6 +9,10 @@ A file that cannot be read gets one error line and the others are still classifi
 
 from __future__ import annotations
 
+from lightcnn.core import collector
+
+collector.pause_if_main(__name__)  # no garbage collections while the libraries load
+
 import csv
 import io
 import logging
@@ -71,6 +75,7 @@ def predict(cfg: DictConfig) -> list[Prediction]:
 
     from lightcnn.launch.build import build
 
+    collector.resume()  # everything is imported (lightcnn/core/collector.py)
     configure_console()
     inputs = OmegaConf.to_container(cfg.inputs) if OmegaConf.is_list(cfg.inputs) else cfg.inputs
     files, skipped = find_images(inputs)

@@ -8,6 +8,10 @@ The path of one run through the code is in docs/architecture.md.
 
 from __future__ import annotations
 
+from lightcnn.core import collector
+
+collector.pause_if_main(__name__)  # no garbage collections while the libraries load
+
 import logging
 import sys
 from typing import Any
@@ -39,6 +43,7 @@ def train(cfg: DictConfig, checked: bool = False) -> tuple[dict[str, Any], dict[
         check_train_config(cfg)
     from lightcnn.launch.fit import fit_and_test  # Lightning loads here, after the checks
 
+    collector.resume()  # everything is imported (lightcnn/core/collector.py)
     return fit_and_test(cfg)
 
 
