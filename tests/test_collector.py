@@ -8,9 +8,13 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from hydra.core.global_hydra import GlobalHydra
+from PIL import Image
 
-from conftest import cli_env
+from conftest import best_checkpoint, cli_env, compose_job
 from lightcnn.core import collector
+from lightcnn.eval import evaluate
+from lightcnn.predict import predict
 from lightcnn.train import train
 
 
@@ -54,6 +58,24 @@ def test_train_resumes_the_collector_before_it_builds_the_run(
     visited = {id(thing) for thing in gc.get_objects()}
     assert all(id(objects[name]) in visited for name in ("datamodule", "model", "trainer"))
     assert id(collector) not in visited
+
+
+def test_eval_and_predict_resume_the_collector_before_their_pass(
+    trained_run, tmp_path, restore_collector: list
+) -> None:
+    ckpt = best_checkpoint(trained_run)
+    image = tmp_path / "digit.png"
+    Image.new("L", (28, 28)).save(image)
+    try:
+        collector.pause_if_main("__main__")  # as `python -m lightcnn.eval` starts
+        evaluate(compose_job("eval", [f"ckpt_path={ckpt}"], tmp_path / "eval"))
+        assert gc.isenabled() and restore_collector == [gc.unfreeze]
+        GlobalHydra.instance().clear()
+        collector.pause_if_main("__main__")  # as `python -m lightcnn.predict` starts
+        predict(compose_job("predict", [f"ckpt_path={ckpt}", f"inputs={image}"], tmp_path / "p"))
+        assert gc.isenabled() and restore_collector == [gc.unfreeze, gc.unfreeze]
+    finally:
+        GlobalHydra.instance().clear()
 
 
 PROBE = """
