@@ -1,10 +1,9 @@
 """The cyclic garbage collector, paused while a command line imports its libraries.
 
 Importing torch, torchvision, Lightning, Hydra, torchmetrics and matplotlib makes ~500,000
-long-lived objects and almost no cyclic garbage, yet the collector makes a full pass over the
-whole heap each time it has grown by a quarter: seven passes, 1.4 s of the default run's start on
-a 2-core CPU, where the plain script of ``benchmarks/`` pays 0.7 s (``gc.callbacks``,
-docs/benchmarks.md). So ``python -m lightcnn.train`` (and ``.eval``, ``.predict``) pauses it
+long-lived objects, and the collector makes a full pass over the whole heap each time it has
+grown by a quarter: seven passes, 1.35 s of the default run's start on a slow 2-core CPU, where
+the plain script of ``benchmarks/`` pays 0.67 s (``gc.callbacks``, docs/benchmarks.md). So ``python -m lightcnn.train`` (and ``.eval``, ``.predict``) pauses it
 before its first import (:func:`pause_if_main`) and resumes it once its imports are done and
 before it builds anything of its own (:func:`resume`): what the imports made is frozen
 (``gc.freeze``: left out of every later pass) and unfrozen at exit, so that the interpreter's
@@ -34,8 +33,8 @@ def pause_if_main(module_name: str) -> None:
 
 
 def resume() -> None:
-    """Collect again, leaving what the imports made (and the little garbage they left) out of
-    every pass until the exit.
+    """Collect again, leaving what the imports made (and their ~270,000 objects of garbage,
+    12 MiB) out of every pass until the exit.
 
     Does nothing when collections are not paused (a library user, the second job of a sweep).
     """
