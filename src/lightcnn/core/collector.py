@@ -3,9 +3,10 @@
 Importing torch, torchvision, Lightning, Hydra, torchmetrics and matplotlib makes ~500,000
 long-lived objects, and the collector makes a full pass over the whole heap each time it has
 grown by a quarter: seven passes, 1.35 s of the default run's start on a slow 2-core CPU, where
-the plain script of ``benchmarks/`` pays 0.67 s (``gc.callbacks``, docs/benchmarks.md). So ``python -m lightcnn.train`` (and ``.eval``, ``.predict``) pauses it
-before its first import (:func:`pause_if_main`) and resumes it once its imports are done and
-before it builds anything of its own (:func:`resume`): what the imports made is frozen
+the plain script of ``benchmarks/`` pays 0.67 s (``gc.callbacks``, docs/benchmarks.md).
+So ``python -m lightcnn.train`` (and ``.eval``, ``.predict``) pauses it before its first
+import (:func:`pause_if_main`) and resumes it once its imports are done and before it builds
+anything of its own (:func:`resume`): what the imports made is frozen
 (``gc.freeze``: left out of every later pass) and unfrozen at exit, so that the interpreter's
 last collection still frees its cycles (triton's nanobind bindings print a screen of "leaked"
 lines at exit otherwise).
