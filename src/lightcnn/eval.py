@@ -8,9 +8,10 @@ Rebuilds the model and its data from what the checkpoint carries (``data=...`` a
 
 from __future__ import annotations
 
-from lightcnn.core import collector
+from lightcnn.core import collector, teardown
 
 collector.pause_if_main(__name__)  # no garbage collections while the libraries load
+teardown.skip_if_main(__name__)  # once done, exit without tearing the libraries down
 
 import json
 import logging
@@ -137,3 +138,4 @@ def main(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     main()
+    teardown.finished()

@@ -9,9 +9,10 @@ A file that cannot be read gets one error line and the others are still classifi
 
 from __future__ import annotations
 
-from lightcnn.core import collector
+from lightcnn.core import collector, teardown
 
 collector.pause_if_main(__name__)  # no garbage collections while the libraries load
+teardown.skip_if_main(__name__)  # once done, exit without tearing the libraries down
 
 import csv
 import io
@@ -244,3 +245,4 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     main()
+    teardown.finished()

@@ -8,9 +8,10 @@ The path of one run through the code is in docs/architecture.md.
 
 from __future__ import annotations
 
-from lightcnn.core import collector
+from lightcnn.core import collector, teardown
 
 collector.pause_if_main(__name__)  # no garbage collections while the libraries load
+teardown.skip_if_main(__name__)  # once done, exit without tearing the libraries down
 
 import logging
 import sys
@@ -91,3 +92,4 @@ def main() -> float | None:
 
 if __name__ == "__main__":
     main()
+    teardown.finished()

@@ -1,2 +1,3 @@
 """The bottom layer, imported by every other: user-facing errors (:mod:`.errors`), the atomic
-write (:mod:`.io`) and the process clock (:mod:`.clock`). Nothing here imports Lightning."""
+write (:mod:`.io`), the process clock (:mod:`.clock`) and the command lines' process lifetime
+(:mod:`.collector`, :mod:`.teardown`). Nothing here imports Lightning."""
