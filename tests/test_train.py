@@ -125,12 +125,9 @@ def test_cli_fast_dev_run_from_another_directory(tmp_path: Path, mnist_root: Pat
     log = (tmp_path / "run" / "train.log").read_text()
     assert "Result (final weights)" in log and "GPU available" in log
     # the process ends without the interpreter's teardown (core/teardown.py): what it wrote
-    # last is complete, on the console, in train.log and in TensorBoard's event files
+    # last is there, on the console and in train.log (test_resume.py reads the event files)
     assert output.rstrip().endswith(f"Run directory: {tmp_path / 'run'}")
     assert log.rstrip().endswith(f"Run directory: {tmp_path / 'run'}")
-    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
-    events.Reload()
-    assert "test/acc" in events.Tags()["scalars"]
 
 
 @pytest.mark.slow
