@@ -131,3 +131,14 @@ def test_ddp_evaluation_shards_count_every_sample_once() -> None:
     assert sorted(shards[0] + shards[1]) == list(range(11))
     assert [len(loader(11, shuffle=False, rank=rank, world=2)) for rank in (0, 1)] == [2, 2]
     assert len(loader(9, shuffle=False, rank=1, world=2)) == 1  # 4 samples: one batch of 4
+
+
+def test_random_crop_takes_one_window_of_each_padded_image() -> None:
+    torch.manual_seed(0)
+    images = torch.rand(64, 3, 8, 8)
+    moved = augment.random_crop(images, padding=2)
+    assert moved.shape == images.shape and moved.is_contiguous()
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    for image, padded_image in zip(moved, padded, strict=True):
+        windows = [padded_image[:, y : y + 8, x : x + 8] for y in range(5) for x in range(5)]
+        assert any(torch.equal(image, window) for window in windows)

@@ -86,16 +86,15 @@ def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
     (a random translation by up to ``padding`` pixels)."""
     if padding <= 0:
         return images
-    n, c, h, w = images.shape
+    n, _, h, w = images.shape
     padded = F.pad(images, (padding, padding, padding, padding))
-    device = images.device
-    dy = torch.randint(0, 2 * padding + 1, (n, 1), device=device)
-    dx = torch.randint(0, 2 * padding + 1, (n, 1), device=device)
-    rows = (dy + torch.arange(h, device=device))[:, None, :, None]
-    cols = (dx + torch.arange(w, device=device))[:, None, None, :]
-    batch = torch.arange(n, device=device)[:, None, None, None]
-    channel = torch.arange(c, device=device)[None, :, None, None]
-    return padded[batch, channel, rows, cols]
+    # Every (h, w) window of each padded image, as a view (n, c, 2p+1, 2p+1, h, w); each image
+    # takes one. 4.6x faster than indexing each pixel (a LeNet-5 batch of 256: 0.16 against
+    # 0.75 ms, ~5% of its training step on a 2-core CPU; docs/benchmarks.md).
+    windows = padded.unfold(2, h, 1).unfold(3, w, 1)
+    dy = torch.randint(0, 2 * padding + 1, (n,), device=images.device)
+    dx = torch.randint(0, 2 * padding + 1, (n,), device=images.device)
+    return windows[torch.arange(n, device=images.device), :, dy, dx]
 
 
 def random_horizontal_flip(images: torch.Tensor, p: float = 0.5) -> torch.Tensor:
