@@ -112,8 +112,8 @@ def test_the_default_run_is_the_pinned_lenet5_recipe() -> None:
     for node in ("data", "model", "trainer"):
         assert default[node] == pinned[node], node
     assert (default.data.batch_size, default.model.lr, default.trainer.max_epochs) == (
-        512,
-        0.013,
+        256,
+        0.006,
         8,
     )
     old = compose_run(["experiment=lenet5_mnist_v1"], run_dir=Path("run"))

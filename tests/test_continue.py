@@ -71,7 +71,7 @@ def test_a_changed_recipe_is_refused_before_anything_is_written(
         ("model.optimizer=sgd", "model.optimizer: 'adamw' → 'sgd'"),
         ("model.scheduler=cosine", "model.scheduler: 'onecycle' → 'cosine'"),
         ("model.pool=avg", "model.pool: 'max' → 'avg'"),
-        ("data.batch_size=64", "data.batch_size: 512 → 64"),
+        ("data.batch_size=64", "data.batch_size: 256 → 64"),
     ):
         cfg = make_cfg(f"ckpt_path={last}", change, f"hydra.run.dir={other}")
         with pytest.raises(ConfigError, match=f"{named}.*init_from={last}"):
