@@ -34,7 +34,7 @@ same interpreter, so a change is measured before and after in one interleaved in
 
     LIGHTCNN_DATA_DIR=../shared/datasets python benchmarks/whole_run.py --repeats 3 --epochs 4
     python benchmarks/whole_run.py --baseline ../before --repeats 3 --epochs 4
-    python benchmarks/whole_run.py --epochs 7 \
+    python benchmarks/whole_run.py --epochs 6 \
         --baseline-overrides "experiment=lenet5_mnist_v1 trainer.max_epochs=12"
 """
 

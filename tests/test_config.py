@@ -113,8 +113,8 @@ def test_the_default_run_is_the_pinned_lenet5_recipe() -> None:
         assert default[node] == pinned[node], node
     assert (default.data.batch_size, default.model.lr, default.trainer.max_epochs) == (
         256,
-        0.008,
-        7,
+        0.012,
+        6,
     )
     old = compose_run(["experiment=lenet5_mnist_v1"], run_dir=Path("run"))
     assert (old.data.batch_size, old.model.lr, old.trainer.max_epochs) == (128, 0.004, 12)
