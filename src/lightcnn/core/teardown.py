@@ -3,7 +3,7 @@
 Once a run has written its last file, the interpreter still tears down what torch, Lightning,
 Hydra and matplotlib loaded: a last garbage collection over the imports' ~500,000 objects, then
 every module's namespace, to free memory that the operating system takes back at once anyway.
-On a 2-core CPU that is about 1.5 s of every run, sweep, eval and predict (docs/benchmarks.md).
+On a 2-core CPU that is about 1 s of every run, sweep, eval and predict (docs/benchmarks.md).
 
 So ``python -m lightcnn.train`` (and ``.eval``, ``.predict``) registers an exit handler before
 its first import (:func:`skip_if_main`); atexit runs the last registered first, so this one
